@@ -1,0 +1,79 @@
+"""stead: a self-hosted machine-learning lifecycle platform.
+
+``import stead`` is kept fast: the public functions are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    # tracking
+    "start_run": "stead.tracking.fluent",
+    "end_run": "stead.tracking.fluent",
+    "active_run": "stead.tracking.fluent",
+    "set_experiment": "stead.tracking.fluent",
+    "log_param": "stead.tracking.fluent",
+    "log_params": "stead.tracking.fluent",
+    "log_metric": "stead.tracking.fluent",
+    "log_metrics": "stead.tracking.fluent",
+    "set_tag": "stead.tracking.fluent",
+    "set_tags": "stead.tracking.fluent",
+    "log_artifact": "stead.tracking.fluent",
+    "log_artifacts": "stead.tracking.fluent",
+    "log_text": "stead.tracking.fluent",
+    "log_input": "stead.tracking.fluent",
+    "set_seed": "stead.tracking.fluent",
+    "flush": "stead.tracking.fluent",
+    "get_client": "stead.tracking.fluent",
+    "TrackingClient": "stead.tracking.client",
+    "Client": "stead.tracking.client",
+    # settings and errors
+    "Settings": "stead.config",
+    "load_settings": "stead.config",
+    "SteadError": "stead.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:
+    from stead.config import Settings, load_settings
+    from stead.errors import SteadError
+    from stead.tracking.client import TrackingClient
+    from stead.tracking.client import TrackingClient as Client
+    from stead.tracking.fluent import (
+        active_run,
+        end_run,
+        flush,
+        get_client,
+        log_artifact,
+        log_artifacts,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        set_experiment,
+        set_seed,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stead' has no attribute {name!r}")
+    attr = "TrackingClient" if name == "Client" else name
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,104 @@
+"""The ``stead`` command: one typer sub-app per noun, each in its own module.
+
+A noun's module is imported only when it exists, so concepts can arrive one at a time;
+heavy libraries are imported inside commands, keeping ``stead --help`` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from stead import __version__
+from stead.errors import SteadError, exit_code_for
+
+__all__ = ["app", "run"]
+
+# noun -> (module, help). Each module defines ``app: typer.Typer``.
+NOUNS: dict[str, tuple[str, str]] = {
+    "experiments": ("stead.cli.experiments", "Create, list, rename, delete and restore experiments."),
+    "runs": ("stead.cli.runs", "List, show, compare and delete runs."),
+    "server": ("stead.cli.server", "Run the stead tracking server (MLflow-compatible REST API)."),
+    "users": ("stead.cli.users", "Manage users of a stead server with authentication."),
+    "tokens": ("stead.cli.tokens", "Create and revoke API tokens."),
+    "models": ("stead.cli.models", "Registered models, versions, aliases and rollback."),
+    "data": ("stead.cli.data", "Version, validate, push and pull data sets."),
+    "remote": ("stead.cli.remote", "Configure data remotes (local folders, s3://)."),
+    "pipeline": ("stead.cli.pipeline", "Run, resume and inspect pipelines."),
+    "schedule": ("stead.cli.schedule", "Schedule pipelines with cron expressions."),
+    "scheduler": ("stead.cli.scheduler", "Run the long-lived pipeline scheduler."),
+    "serve": ("stead.cli.serve", "Serve a model over the Open Inference Protocol and MLflow scoring."),
+    "deploy": ("stead.cli.deploy", "Deployments: canary, A/B and shadow traffic between model versions."),
+}
+
+app = typer.Typer(
+    name="stead",
+    help="stead: track experiments, register models, version data, run pipelines and serve models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stead {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks of errors."),
+) -> None:
+    """stead: the whole machine-learning lifecycle on your own hardware."""
+    _state["debug"] = debug
+
+
+_state: dict[str, bool] = {"debug": False}
+
+
+def _register() -> None:
+    for noun, (module_name, help_text) in NOUNS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        sub = getattr(module, "app")
+        app.add_typer(sub, name=noun, help=help_text)
+
+
+_register()
+
+
+def run() -> None:
+    """Entry point: SteadError becomes one red line and its exit code, not a traceback."""
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except SteadError as exc:
+        if debug:
+            raise
+        from rich.markup import escape
+
+        from stead.cli.output import err_console
+
+        err_console().print(f"[red]error[/red] \\[{exc.code}] {escape(exc.message)}", highlight=False)
+        sys.exit(exit_code_for(exc.code))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

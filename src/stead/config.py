@@ -1,0 +1,107 @@
+"""Settings: where stead keeps things.
+
+Read once from the environment and an optional ``stead.toml`` (in the working directory or
+``$STEAD_HOME``), then passed down. Nothing else in stead reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from stead.errors import InvalidParameter
+
+__all__ = ["Settings", "load_settings"]
+
+_ENV_KEYS = {
+    "STEAD_HOME": "home",
+    "STEAD_STORE_URL": "store_url",
+    "STEAD_ARTIFACTS_URL": "artifacts_url",
+    "STEAD_TRACKING_URI": "tracking_uri",
+    "STEAD_TRACKING_TOKEN": "tracking_token",
+    "STEAD_TRACKING_USERNAME": "tracking_username",
+    "STEAD_TRACKING_PASSWORD": "tracking_password",
+}
+_AWS_KEYS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the metadata store, artifacts and (optionally) a tracking server live."""
+
+    home: Path = field(default_factory=lambda: Path.cwd() / ".stead")
+    store_url: str | None = None
+    artifacts_url: str | None = None
+    tracking_uri: str | None = None
+    tracking_token: str | None = None
+    tracking_username: str | None = None
+    tracking_password: str | None = None
+    aws: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def resolved_store_url(self) -> str:
+        """The metadata store URL; the embedded default is a SQLite file in the home."""
+        return self.store_url or f"sqlite:///{self.home / 'stead.db'}"
+
+    @property
+    def resolved_artifacts_url(self) -> str:
+        return self.artifacts_url or str(self.home / "artifacts")
+
+    @property
+    def is_remote(self) -> bool:
+        """True when tracking goes through a stead server rather than the embedded store."""
+        return bool(self.tracking_uri) and str(self.tracking_uri).startswith(("http://", "https://"))
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "home" in changes:
+            changes["home"] = Path(changes["home"]).expanduser().resolve()
+        return replace(self, **changes)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameter(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
+    section = data.get("stead", data)
+    unknown = set(section) - set(_ENV_KEYS.values())
+    if unknown:
+        raise InvalidParameter(
+            f"{path} has unknown settings {sorted(unknown)}; known: {sorted(_ENV_KEYS.values())}"
+        )
+    return dict(section)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment) and stead.toml.
+
+    Precedence: environment variables over ``stead.toml`` over the embedded defaults.
+    """
+    env = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    values: dict[str, Any] = {}
+    home_hint = env.get("STEAD_HOME")
+    for candidate in (cwd / "stead.toml", Path(home_hint) / "stead.toml" if home_hint else None):
+        if candidate is not None and candidate.is_file():
+            values.update(_read_toml(candidate))
+            break
+    for env_key, attr in _ENV_KEYS.items():
+        if env.get(env_key):
+            values[attr] = env[env_key]
+    home = Path(values.pop("home", cwd / ".stead")).expanduser()
+    if not home.is_absolute():
+        home = (cwd / home).resolve()
+    aws = {k: env[k] for k in _AWS_KEYS if env.get(k)}
+    return Settings(home=home, aws=aws, **values)

@@ -87,7 +87,7 @@ def run() -> None:
 
         from stead.cli.output import err_console
 
-        err_console().print(f"[red]error[/red] \\[{exc.code}] {escape(exc.message)}", highlight=False)
+        err_console().print(f"[red]error[/red] \\[{exc.code}] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exit_code_for(exc.code))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -31,6 +31,10 @@ _LAZY = {
     "get_client": "stead.tracking.fluent",
     "TrackingClient": "stead.tracking.client",
     "Client": "stead.tracking.client",
+    # models
+    "save_model": "stead.models.save",
+    "log_model": "stead.models.log",
+    "load_model": "stead.models.pyfunc",
     # settings and errors
     "Settings": "stead.config",
     "load_settings": "stead.config",
@@ -42,6 +46,9 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:
     from stead.config import Settings, load_settings
     from stead.errors import SteadError
+    from stead.models.log import log_model
+    from stead.models.pyfunc import load_model
+    from stead.models.save import save_model
     from stead.tracking.client import TrackingClient
     from stead.tracking.client import TrackingClient as Client
     from stead.tracking.fluent import (

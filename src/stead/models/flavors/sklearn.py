@@ -1,0 +1,72 @@
+"""scikit-learn models (and anything with the estimator API): a pickle in MLflow's layout."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from stead.errors import InvalidParameter
+from stead.models.env import pinned
+from stead.models.flavors import Saved, require
+from stead.models.mlmodel import PYFUNC, MLmodel
+from stead.models.paths import inside
+
+NAME = "sklearn"
+LOADER = "mlflow.sklearn"
+_FILE = "model.pkl"
+_FORMATS = ("cloudpickle", "pickle", "skops")
+_PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
+
+
+def save(model: Any, model_dir: Path) -> Saved:
+    sklearn = require("sklearn", "Saving a scikit-learn model", "sklearn")
+    cloudpickle = require("cloudpickle", "Saving a scikit-learn model", "sklearn")
+    with open(model_dir / _FILE, "wb") as f:
+        cloudpickle.dump(model, f)
+    flavor = {
+        "code": None,
+        "pickled_model": _FILE,
+        "serialization_format": "cloudpickle",
+        "sklearn_version": sklearn.__version__,
+    }
+    pyfunc = {"loader_module": LOADER, "model_path": _FILE, "predict_fn": "predict"}
+    reqs = [p for p in (pinned("scikit-learn"), pinned("cloudpickle")) if p]
+    return Saved(flavor, pyfunc, reqs)
+
+
+class _Predictor:
+    def __init__(self, raw: Any, predict_fn: str) -> None:
+        self.raw = raw
+        self._fn = getattr(raw, predict_fn)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._fn(data)
+
+
+def _unpickle(path: Path, fmt: str, conf: dict[str, Any]) -> Any:
+    if fmt == "skops":
+        skops_io = require("skops.io", "Loading a scikit-learn model saved in the skops format", "sklearn")
+        trusted = conf.get("skops_trusted_types")
+        if trusted is not None and not (isinstance(trusted, list) and all(isinstance(t, str) for t in trusted)):
+            raise InvalidParameter("MLmodel 'skops_trusted_types' must be a list of type names")
+        return skops_io.load(path, trusted=trusted)
+    with open(path, "rb") as f:
+        if fmt == "cloudpickle":
+            return require("cloudpickle", "Loading a scikit-learn model", "sklearn").load(f)
+        return pickle.load(f)
+
+
+def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
+    pyfunc = mlmodel.flavors.get(PYFUNC, {})
+    conf = mlmodel.flavors.get(NAME) or {}
+    fmt = conf.get("serialization_format", "pickle")
+    if fmt not in _FORMATS:
+        raise InvalidParameter(f"MLmodel sklearn serialization_format {fmt!r} is not one of {', '.join(_FORMATS)}")
+    rel = conf.get("pickled_model") or pyfunc.get("model_path")
+    path = inside(model_dir, rel, "sklearn model path")
+    predict_fn = pyfunc.get("predict_fn", "predict")
+    if predict_fn not in _PREDICT_FNS:
+        raise InvalidParameter(f"MLmodel predict_fn {predict_fn!r} is not one of {', '.join(_PREDICT_FNS)}")
+    model = _unpickle(path, fmt, conf)
+    return _Predictor(model, predict_fn)

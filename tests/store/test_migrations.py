@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from stead.errors import SchemaTooNew
 from stead.store import open_store
-from stead.store.migrate import current_revisions, expected_heads, load_all_tables
+from stead.store.migrate import applied_revisions, current_revisions, expected_heads, load_all_tables
 from stead.store.tables import metadata
 
 
@@ -27,7 +27,7 @@ def test_opening_twice_is_a_no_op(store_url):
     open_store(store_url).dispose()
     store = open_store(store_url)
     with store.engine.connect() as conn:
-        assert current_revisions(conn) == expected_heads()
+        assert expected_heads() <= applied_revisions(current_revisions(conn))
     store.dispose()
 
 

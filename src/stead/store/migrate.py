@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from stead.errors import SchemaTooNew
 from stead.store.engine import Store
 
-__all__ = ["ensure_schema", "expected_heads", "current_revisions", "load_all_tables", "TABLE_MODULES"]
+__all__ = ["ensure_schema", "expected_heads", "current_revisions", "applied_revisions", "load_all_tables", "TABLE_MODULES"]
 
 # Every module that defines tables on ``stead.store.tables.metadata``; each concept has
 # its own migration branch under migrations/versions (branch label = concept name).
@@ -73,6 +73,23 @@ def _known_revisions() -> frozenset[str]:
     return frozenset(rev.revision for rev in _script_directory().walk_revisions())
 
 
+def applied_revisions(current: frozenset[str]) -> frozenset[str]:
+    """Every revision the stamped ones imply: Alembic stamps only the newest of a chain,
+    and a branch that depends on another implies that one too."""
+    script = _script_directory()
+    known = _known_revisions()
+    seen: set[str] = set()
+    todo = [rev for rev in current if rev in known]
+    while todo:
+        rev_id = todo.pop()
+        if rev_id in seen:
+            continue
+        seen.add(rev_id)
+        revision = script.get_revision(rev_id)
+        todo.extend(r for r in revision._all_down_revisions if r not in seen)
+    return frozenset(seen)
+
+
 def current_revisions(conn: Connection) -> frozenset[str]:
     from alembic.runtime.migration import MigrationContext
 
@@ -121,13 +138,13 @@ def ensure_schema(store: Store) -> None:
         current = current_revisions(conn)
         conn.rollback()
         _check_not_newer(store, current)
-        if heads <= current:
+        if heads <= applied_revisions(current):
             return
         with _migration_lock(store, conn):
             current = current_revisions(conn)
             conn.rollback()
             _check_not_newer(store, current)
-            if heads <= current:
+            if heads <= applied_revisions(current):
                 return
             from alembic import command
 

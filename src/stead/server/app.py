@@ -1,0 +1,193 @@
+"""The composition root: ``create_app(settings)`` builds the store, backend, artifact store,
+user service and route tables, and returns one Starlette app.
+
+Route tables are data. Each concept contributes a module with ``ENDPOINTS``; the MLflow API
+tables are mounted under ``/api/2.0`` and ``/ajax-api/2.0`` (MLflow 3 ones under ``3.0``).
+A concept that arrives later (the registry) is one more module name in ``API_V2_MODULES``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from stead.config import Settings
+from stead.server.context import ARTIFACT_SCHEME_ROOT, ServerContext
+from stead.server.dispatch import JsonEndpointApp, RawEndpointApp
+from stead.server.endpoint import PUBLIC, ApiCall, Endpoint
+from stead.server.errors import error_json, internal_error_parts
+
+__all__ = ["create_app", "route_tables", "app_factory", "API_V2_MODULES", "API_V3_MODULES"]
+
+log = logging.getLogger("stead.server")
+
+API_V2_MODULES = (
+    "stead.server.routes_experiments",
+    "stead.server.routes_runs",
+    "stead.server.routes_artifacts",
+    "stead.server.routes_meta:LOGGED_MODEL_ENDPOINTS",
+    "stead.registry.routes",  # arrives with the registry; skipped until it exists
+)
+API_V3_MODULES = ("stead.server.routes_meta",)
+STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS",)
+_V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
+_V3_PREFIXES = ("/api/3.0", "/ajax-api/3.0")
+
+
+def _load(modules: tuple[str, ...]) -> list[Endpoint]:
+    """The endpoints of ``"module"`` (its ``ENDPOINTS``) or ``"module:ATTRIBUTE"`` entries."""
+    out: list[Endpoint] = []
+    for entry in modules:
+        name, _, attr = entry.partition(":")
+        attr = attr or "ENDPOINTS"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        out.extend(getattr(module, attr))
+    return out
+
+
+def _health(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    return {"status": "OK"}
+
+
+def _version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    from stead import __version__
+    from stead.server.routes_meta import MLFLOW_COMPAT_VERSION
+
+    return {"version": __version__, "mlflow_api": MLFLOW_COMPAT_VERSION}
+
+
+_OPENAPI: dict[str, Any] = {}
+
+
+def _openapi(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    return _OPENAPI
+
+
+def route_tables() -> list[tuple[str, list[Endpoint]]]:
+    """Every mounted table as ``(prefix, endpoints)``; the OpenAPI document and the auth
+    test walk this same list."""
+    v2 = _load(API_V2_MODULES)
+    v3 = _load(API_V3_MODULES)
+    plain = [
+        Endpoint("GET", "/health", _health, PUBLIC, "Liveness", response_fields=("status",)),
+        Endpoint("GET", "/version", _version, PUBLIC, "stead version", response_fields=("version", "mlflow_api")),
+        Endpoint("GET", "/openapi.json", _openapi, PUBLIC, "This OpenAPI document"),
+    ]
+    tables = [(p, v2) for p in _V2_PREFIXES] + [(p, v3) for p in _V3_PREFIXES]
+    tables.append(("/api/stead/v1", _load(STEAD_MODULES)))
+    return [*tables, ("", plain)]
+
+
+def _routes(ctx: ServerContext, tables: list[tuple[str, list[Endpoint]]]) -> list[Route]:
+    grouped: dict[str, dict[str, Endpoint]] = {}
+    for prefix, endpoints in tables:
+        for e in endpoints:
+            grouped.setdefault(prefix + e.path, {})[e.method] = e
+    routes = []
+    for path, by_method in grouped.items():
+        # Starlette dispatches one Route per (path, method set); several methods on one
+        # path (GET/PUT/DELETE of an artifact) get one Route each.
+        for method, e in by_method.items():
+            app = RawEndpointApp(ctx, e) if e.raw else JsonEndpointApp(ctx, e)
+            routes.append(Route(path, app, methods=[method]))
+    return routes
+
+
+def _json_response(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return _json_response(404, error_json("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.url.path}"))
+    if exc.status_code == 405:
+        return _json_response(405, error_json("BAD_REQUEST", f"Method {request.method} is not allowed on {request.url.path}"))
+    return _json_response(exc.status_code, error_json("BAD_REQUEST", str(exc.detail)))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    status, body = internal_error_parts(exc, request.url.path)
+    return _json_response(status, body)
+
+
+def _open_artifacts(settings: Settings):  # type: ignore[no-untyped-def]
+    url = settings.resolved_artifacts_url
+    try:
+        from stead.artifacts import open_artifact_store
+    except ImportError:
+        open_artifact_store = None
+    if open_artifact_store is not None:
+        return open_artifact_store(url, settings.aws)
+    from stead.artifacts.local import LocalArtifactStore
+
+    return LocalArtifactStore(url[len("file://"):] if url.startswith("file://") else url)
+
+
+def build_context(settings: Settings, *, auth: bool = False) -> ServerContext:
+    from stead.store import open_store
+    from stead.tracking.backend import EmbeddedBackend
+
+    store = open_store(settings.resolved_store_url)
+    users = None
+    if auth:
+        from stead.server.users import UserService
+
+        users = UserService(store)
+    return ServerContext(
+        settings=settings,
+        store=store,
+        backend=EmbeddedBackend(store, ARTIFACT_SCHEME_ROOT),
+        artifacts=_open_artifacts(settings),
+        users=users,
+    )
+
+
+def create_app(settings: Settings, *, auth: bool = False, context: ServerContext | None = None) -> Starlette:
+    """The whole server as one ASGI app."""
+    from stead import __version__
+    from stead.server.openapi import openapi_document
+
+    ctx = context or build_context(settings, auth=auth)
+    tables = route_tables()
+    _OPENAPI.clear()
+    _OPENAPI.update(msgspec.to_builtins(openapi_document(tables, __version__)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        ctx.store.dispose()
+
+    app = Starlette(
+        routes=_routes(ctx, tables),
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.route_tables = tables
+    return app
+
+
+def app_factory() -> Starlette:
+    """For ``uvicorn --factory`` worker processes: settings from the environment that
+    ``stead server`` prepared (``STEAD_SERVER_AUTH=1`` turns auth on)."""
+    import os
+
+    from stead.config import load_settings
+
+    return create_app(load_settings(), auth=os.environ.get("STEAD_SERVER_AUTH") == "1")

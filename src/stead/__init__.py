@@ -35,6 +35,9 @@ _LAZY = {
     "save_model": "stead.models.save",
     "log_model": "stead.models.log",
     "load_model": "stead.models.pyfunc",
+    # registry
+    "register_model": "stead.registry",
+    "RegistryClient": "stead.registry.client",
     # settings and errors
     "Settings": "stead.config",
     "load_settings": "stead.config",
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
     from stead.models.log import log_model
     from stead.models.pyfunc import load_model
     from stead.models.save import save_model
+    from stead.registry import register_model
+    from stead.registry.client import RegistryClient
     from stead.tracking.client import TrackingClient
     from stead.tracking.client import TrackingClient as Client
     from stead.tracking.fluent import (

@@ -10,9 +10,9 @@ from stead.errors import InvalidParameter, InvalidState, NotFound
 from stead.models import uris
 
 
-def test_models_uri_needs_the_registry() -> None:
-    with pytest.raises(NotFound, match="registry is not available yet"):
-        sm.load_model("models:/churn/3")
+def test_unknown_registered_model_is_not_found(fluent_client) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFound, match="churn"):
+        sm.load_model("models:/churn/3", client=fluent_client)
 
 
 def test_registry_plugs_in_a_resolver(tmp_path: Path, logistic, frame, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -64,10 +64,14 @@ def test_log_model_needs_an_active_run(fluent_client, logistic) -> None:  # type
         sm.log_model(logistic, "model")
 
 
-def test_registering_before_the_registry_exists_writes_nothing(fluent_client, logistic) -> None:  # type: ignore[no-untyped-def]
+def test_log_model_registers_and_loads_by_version_and_alias(fluent_client, logistic, frame) -> None:  # type: ignore[no-untyped-def]
     import stead
+    import stead.registry as reg
 
-    with stead.start_run() as run:
-        with pytest.raises(InvalidParameter, match="registry"):
-            sm.log_model(logistic, "model", registered_model_name="churn")
-    assert fluent_client.list_artifacts(run.run_id) == []
+    with stead.start_run():
+        info = sm.log_model(logistic, "model", registered_model_name="churn", input_example=frame.head(2))
+    assert info.registered_model_version == 1
+    reg.set_alias("churn", "production", 1)
+    for uri in ("models:/churn/1", "models:/churn@production"):
+        model = sm.load_model(uri, client=fluent_client)
+        np.testing.assert_array_equal(model.predict(frame), logistic.predict(frame))

@@ -15,23 +15,15 @@ __all__ = ["log_model"]
 
 
 def _check_registry() -> None:
-    """Fail before anything is written when registration cannot happen.
-
-    Hook for the registry (issue 4): once ``stead.registry`` exists this returns quietly.
-    """
-    raise InvalidParameter(
-        "registered_model_name needs the model registry, which arrives with issue 4; "
-        "log the model without it and register its runs:/ URI later"
-    )
+    """Fail before anything is written when registration cannot happen (kept as a seam)."""
+    import stead.registry  # noqa: F401
 
 
 def _register(model_uri: str, name: str, *, run_id: str, **future_kwargs: Any) -> int:
-    """Create a version of registered model ``name`` from ``model_uri``; return its number.
+    """Create a version of registered model ``name`` from ``model_uri``; return its number."""
+    from stead.registry import register_model
 
-    Hook for the registry (issue 4), which fills it in.
-    """
-    _check_registry()
-    raise AssertionError("unreachable")
+    return int(register_model(model_uri, name).version)
 
 
 def log_model(

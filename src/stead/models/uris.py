@@ -68,6 +68,19 @@ def _run_uri(uri: str, client: "TrackingClient | None") -> Resolved:
     return Resolved(tmp, temporary=True)
 
 
+def _registry_uri(uri: str, client: "TrackingClient | None") -> Resolved:
+    """``models:/name/3`` or ``models:/name@alias``: the registry says where the files are."""
+    from stead.registry.download import download_model
+
+    tmp = private_tempdir("stead-model-")
+    try:
+        download_model(uri, tmp, client)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Resolved(tmp, temporary=True)
+
+
 def resolve(uri: str | Path, *, client: "TrackingClient | None" = None) -> Resolved:
     """A local directory holding the model named by ``uri``."""
     for _ in range(_MAX_HOPS):
@@ -86,10 +99,7 @@ def resolve(uri: str | Path, *, client: "TrackingClient | None" = None) -> Resol
                 uri = _RESOLVERS[scheme](uri)
                 continue
             if scheme == "models":
-                raise NotFound(
-                    f"Cannot resolve {uri!r}: the model registry is not available yet (it arrives "
-                    "with issue 4). Load the model by runs:/<run_id>/<path> or a local path."
-                )
+                return _registry_uri(uri, client)
             raise InvalidParameter(f"Model URI scheme {scheme!r} is not supported; use a path, runs:/ or models:/")
         uri = Path(uri)
         break

@@ -42,6 +42,7 @@ def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
             report = Path(tmp) / "coefficients.json"
             report.write_text(json.dumps({"coef": model.coef_.tolist(), "intercept": model.intercept_.tolist()}))
             stead.log_artifact(report)
+        stead.log_model(model, "model", input_example=X_test[:5])
         return run.run_id
 
 
@@ -58,10 +59,27 @@ def main() -> None:
     best = client.search_runs([experiment.experiment_id], order_by=["metrics.auc DESC"], max_results=1).items[0]
     print(f"   best run: {best.info.run_name} auc={best.data.metrics['auc'].value:.4f}")
 
+
+    print()
+    print("2. Registry: register the best model and point the production alias at it")
+    import stead.registry as registry
+
+    version = stead.register_model(f"runs:/{best.info.run_id}/model", "churn")
+    registry.set_alias("churn", "production", version.version, reason="best AUC in the quickstart")
+    print(f"   models:/churn/{version.version} is now models:/churn@production")
+
+    print()
+    print("3. Load the production model by its alias and predict")
+    model = stead.load_model("models:/churn@production")
+    X_test = data[1]
+    print(f"   predictions for 5 customers: {model.predict(X_test[:5]).tolist()}")
+
     print()
     print("Where to look:")
     print("   stead runs list -e churn -o 'metrics.auc DESC'")
     print(f"   stead runs show {best.info.run_id}")
+    print("   stead models show churn")
+    print("   stead models card churn@production")
     print(f"   metadata store: {client.settings.resolved_store_url}")
 
 

@@ -1,0 +1,372 @@
+"""``stead data``: version, inspect, move and validate data sets."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+
+from stead.cli.common import JSON_OPTION, settings
+from stead.cli.output import console, fmt_time, print_json, print_table, success
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+class _Bar:
+    """A rich progress bar of files and bytes (the data layer's ``Progress``)."""
+
+    def __init__(self, progress: Any, label: str) -> None:
+        self.p = progress
+        self.label = label
+        self.task: Any = None
+        self.files = 0
+        self.total_files = 0
+
+    def start(self, files: int, nbytes: int) -> None:
+        self.total_files = files
+        self.task = self.p.add_task(self.label, total=nbytes or None, files=f"0/{files}")
+
+    def advance(self, files: int, nbytes: int) -> None:
+        if self.task is None:
+            self.start(0, 0)
+        self.files += files
+        self.p.update(self.task, advance=nbytes, files=f"{self.files}/{self.total_files or '?'}")
+
+    def __call__(self, files: int, nbytes: int) -> None:  # the on_progress callback form
+        self.advance(files, nbytes)
+
+
+@contextmanager
+def _progress(label: str, quiet: bool = False) -> Iterator[Any]:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    if quiet:
+        from stead.data.transfer import NullProgress
+
+        class _Quiet(NullProgress):
+            def __call__(self, files: int, nbytes: int) -> None:
+                pass
+
+        yield _Quiet()
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]} files"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console(),
+        transient=True,
+    ) as p:
+        yield _Bar(p, label)
+
+
+def _report_transfer(result: Any, verb: str, as_json: bool) -> None:
+    if as_json:
+        print_json(result.to_json())
+    else:
+        console().print(
+            f"{verb} {result.transferred} object(s), {_size(result.transferred_bytes)}; "
+            f"{result.already_there} already there ({result.remote})"
+        )
+        for path, reason in result.failed:
+            console().print(f"[red]failed[/red] {path}: {reason}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command("add")
+def add(
+    path: str = typer.Argument(..., help="A file or folder inside the project."),
+    name: str = typer.Option(None, "--name", "-n", help="Data set name (default: the file or folder name)."),
+    message: str = typer.Option("", "--message", "-m", help="What this version is."),
+    no_profile: bool = typer.Option(False, "--no-profile", help="Skip profiling CSV/Parquet files."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Version a file or folder (a new version only if something changed); writes PATH.stead.
+
+    Example: stead data add data/customers --name customers
+    """
+    import stead.data
+
+    with _progress("hashing", quiet or as_json) as bar:
+        r = stead.data.add(path, name, message=message, profile=not no_profile, settings=settings(), on_progress=bar)
+    if as_json:
+        print_json({**r.version.summary(), "created": r.created, "pointer": str(r.pointer)})
+    elif r.created:
+        success(f"{r.version.uri}: {r.version.num_files} files, {_size(r.version.num_bytes)}; wrote {r.pointer.name}")
+    else:
+        success(f"Unchanged since {r.version.uri}")
+
+
+@app.command("status")
+def status(
+    paths: list[str] = typer.Argument(None, help="Versioned paths or pointer files (default: all)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show what changed in versioned data since its pointer's version.
+
+    Example: stead data status data/customers
+    """
+    import stead.data
+
+    result = stead.data.status(paths or (), settings=settings())
+    if as_json:
+        print_json([s.to_json() for s in result])
+        return
+    out = console()
+    if not result:
+        out.print("No versioned data in this project (stead data add PATH)")
+    for s in result:
+        head = f"{s.pointer} ({s.name}@{s.version})"
+        if s.clean:
+            out.print(f"{head}: up to date")
+            continue
+        if s.missing:
+            out.print(f"{head}: [yellow]not checked out[/yellow] (stead data checkout)")
+            continue
+        out.print(f"{head}: {len(s.added)} added, {len(s.modified)} modified, {len(s.deleted)} deleted")
+        for label, items, color in (("added", s.added, "green"), ("modified", s.modified, "yellow"), ("deleted", s.deleted, "red")):
+            for p in items[:20]:
+                out.print(f"  [{color}]{label}:[/{color}] {p}", highlight=False)
+            if len(items) > 20:
+                out.print(f"  ... and {len(items) - 20} more {label}")
+
+
+@app.command("list")
+def list_datasets(as_json: bool = JSON_OPTION) -> None:
+    """List data sets and their latest versions.
+
+    Example: stead data list --json
+    """
+    import stead.data
+
+    items = stead.data.list_datasets(settings=settings())
+    if as_json:
+        print_json([d.__dict__ for d in items])
+        return
+    print_table("Data sets", ["name", "latest", "updated"], [(d.name, d.latest_version, fmt_time(d.last_update_time)) for d in items])
+
+
+@app.command("versions")
+def versions(name: str = typer.Argument(..., help="Data set name."), as_json: bool = JSON_OPTION) -> None:
+    """List the versions of a data set.
+
+    Example: stead data versions customers
+    """
+    import stead.data
+
+    items = stead.data.list_versions(name, settings=settings())
+    if as_json:
+        print_json([v.summary() for v in items])
+        return
+    print_table(
+        f"Versions of {name}",
+        ["version", "files", "size", "user", "run", "created", "message"],
+        [(v.version, v.num_files, _size(v.num_bytes), v.user_id, v.run_id or "", fmt_time(v.creation_time), v.message) for v in items],
+    )
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="name@version (or name for the latest)."),
+    files: bool = typer.Option(False, "--files", help="List the files too."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a version: summary, profile of its tabular files, and optionally its files.
+
+    Example: stead data show customers@4 --files
+    """
+    import stead.data
+
+    s = settings()
+    v = stead.data.get_version(ref, settings=s)
+    manifest = None
+    if files:
+        from stead.data import service
+        from stead.store import open_store
+
+        store = open_store(s.resolved_store_url)
+        try:
+            _v, manifest = service.get_manifest(store, v.name, v.version)
+        finally:
+            store.dispose()
+    if as_json:
+        doc: dict[str, Any] = {**v.summary(), "profile": v.profile}
+        if manifest is not None:
+            doc["files_list"] = [{"path": p, "hash": h, "size": z} for p, (h, z) in manifest.files.items()]
+        print_json(doc)
+        return
+    out = console()
+    out.print(f"[bold]{v.uri}[/bold]  {v.num_files} files, {_size(v.num_bytes)}, from {v.path} by {v.user_id or '?'} "
+              f"at {fmt_time(v.creation_time)}" + (f", run {v.run_id}" if v.run_id else ""))
+    if v.message:
+        out.print(v.message)
+    for file, prof in (v.profile or {}).items():
+        if "columns" not in prof:
+            continue
+        print_table(
+            f"{file}: {prof['rows']} rows",
+            ["column", "type", "nulls", "min", "max", "mean", "std", "top"],
+            [
+                (c, p["type"], f"{p['null_fraction']:.1%}", p.get("min"), p.get("max"), p.get("mean"), p.get("std"),
+                 ", ".join(f"{k} ({n})" for k, n in (p.get("top") or [])[:3]))
+                for c, p in prof["columns"].items()
+            ],
+        )
+    if manifest is not None:
+        print_table("Files", ["path", "size", "hash"], [(p, _size(z), h[:16]) for p, (h, z) in manifest.files.items()])
+
+
+@app.command("diff")
+def diff(
+    a: str = typer.Argument(..., help="Older version, name@N."),
+    b: str = typer.Argument(..., help="Newer version, name@M."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show files added, modified and deleted, schema changes and distribution shifts.
+
+    Example: stead data diff customers@3 customers@4
+    """
+    import stead.data
+
+    d = stead.data.diff(a, b, settings=settings())
+    if as_json:
+        print_json(d.to_json())
+        return
+    out = console()
+    f = d.files
+    out.print(f"[bold]{d.a} -> {d.b}[/bold]: {len(f.added)} added, {len(f.modified)} modified, {len(f.deleted)} deleted; "
+              f"{_size(d.bytes_before)} -> {_size(d.bytes_after)}")
+    for label, items in (("added", f.added), ("modified", f.modified), ("deleted", f.deleted)):
+        for p in items[:20]:
+            out.print(f"  {label}: {p}", highlight=False)
+    if d.schema:
+        print_table("Schema changes", ["file", "column", "change", "before", "after"],
+                    [(c["file"], c["column"], c["change"], c["before"], c["after"]) for c in d.schema])
+    if d.shifts:
+        print_table("Distribution shifts", ["file", "column", "metric", "before", "after"],
+                    [(c["file"], c["column"] or "", c["metric"], c["before"], c["after"]) for c in d.shifts])
+
+
+@app.command("checkout")
+def checkout(
+    target: list[str] = typer.Argument(None, help="name@version, or pointer files/paths (default: every pointer)."),
+    to: str = typer.Option(None, "--to", help="Put a name@version somewhere else than where it was added from."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite changes that are not saved in any version."),
+    link: str = typer.Option("auto", "--link", help="auto (reflink, else copy), reflink, copy or hardlink."),
+) -> None:
+    """Put a version's files in place from the cache (after a git checkout: restore its data).
+
+    Example: stead data checkout customers@3 --to /tmp/customers-v3
+    """
+    import stead.data
+
+    s = settings()
+    refs = [t for t in (target or []) if "@" in t]
+    paths = [t for t in (target or []) if "@" not in t]
+    if to and (len(refs) != 1 or paths):
+        raise typer.BadParameter("--to takes exactly one name@version")
+    with _progress("checkout") as bar:
+        results = [stead.data.checkout(r, to, force=force, link=link, settings=s, on_progress=bar) for r in refs]
+        if paths or not refs:
+            results += stead.data.checkout_pointers(paths, force=force, link=link, settings=s, on_progress=bar)
+    for r in results:
+        success(f"{r.dest}: {len(r.written)} written, {r.unchanged} unchanged, {len(r.removed)} removed")
+
+
+@app.command("push")
+def push(
+    target: list[str] = typer.Argument(None, help="Pointer files/paths or name@version (default: every pointer)."),
+    remote: str = typer.Option(None, "--remote", "-r", help="Remote name (default: the default remote)."),
+    all_versions: bool = typer.Option(False, "--all-versions", help="Every version recorded in the store."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel transfers."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Send data to a remote: only objects it lacks, in parallel, resumable.
+
+    Example: stead data push --remote origin
+    """
+    import stead.data
+
+    with _progress("push", as_json) as bar:
+        r = stead.data.push(target or (), remote=remote, all_versions=all_versions, jobs=jobs, settings=settings(), progress=bar)
+    _report_transfer(r, "Pushed", as_json)
+
+
+@app.command("pull")
+def pull(
+    target: list[str] = typer.Argument(None, help="Pointer files/paths or name@version (default: every pointer)."),
+    remote: str = typer.Option(None, "--remote", "-r", help="Remote name (default: the default remote)."),
+    no_checkout: bool = typer.Option(False, "--no-checkout", help="Only fill the cache."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite changes that are not saved in any version."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel transfers."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fetch data from a remote (only what the cache lacks, hash-verified) and check it out.
+
+    Example: stead data pull
+    """
+    import stead.data
+
+    with _progress("pull", as_json) as bar:
+        r = stead.data.pull(target or (), remote=remote, checkout=not no_checkout, force=force, jobs=jobs,
+                            settings=settings(), progress=bar)
+    _report_transfer(r, "Pulled", as_json)
+
+
+@app.command("gc")
+def gc(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be removed."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remove cache objects that no recorded version and no pointer file uses.
+
+    Example: stead data gc --dry-run
+    """
+    import stead.data
+
+    r = stead.data.gc(dry_run=dry_run, settings=settings())
+    if as_json:
+        print_json(r.to_json())
+    else:
+        verb = "Would remove" if dry_run else "Removed"
+        success(f"{verb} {r.removed} object(s), {_size(r.removed_bytes)}; kept {r.kept}")
+
+
+@app.command("validate")
+def validate(
+    ref: str = typer.Argument(..., help="name@version."),
+    expect: str = typer.Option(..., "--expect", "-e", help="Expectations YAML file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check a version's CSV/Parquet files against expectations; exit 1 if any fails.
+
+    Example: stead data validate customers@4 --expect expectations.yaml
+    """
+    import stead.data
+
+    report = stead.data.validate(ref, expect, settings=settings())
+    if as_json:
+        print_json(report.to_json())
+    else:
+        print_table(
+            f"Validation of {report.target}",
+            ["", "file", "column", "check", "detail"],
+            [("[green]✓[/green]" if c.ok else "[red]✗[/red]", c.file, c.column or "", c.check, c.detail) for c in report.checks],
+        )
+        console().print(("[green]passed[/green]: " if report.ok else "[red]failed[/red]: ") + report.summary())
+    if not report.ok:
+        raise typer.Exit(1)

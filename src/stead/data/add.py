@@ -1,0 +1,159 @@
+"""``add``: put a file or folder into the cache and record it as a new data set version.
+
+Order of effects, so that an interruption at any point leaves everything consistent:
+objects (each atomic) -> manifest object -> store record -> pointer file. Running ``add``
+again after a kill finds the objects already stored and finishes the job.
+"""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stead.data.cache import disk_error
+from stead.data.manifest import Manifest
+from stead.data.pointer import Pointer, pointer_path, write_pointer
+from stead.data.state import hash_tree
+from stead.data.workspace import Workspace, check_name, walk
+from stead.errors import InvalidParameter, NotFound
+
+if TYPE_CHECKING:
+    from stead.data.records import DatasetVersion
+    from stead.store.engine import Store
+
+__all__ = ["add", "AddResult", "build_manifest"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class AddResult:
+    version: "DatasetVersion"
+    created: bool  # False when nothing changed since the latest version
+    pointer: Path
+    hashed_files: int  # files read because the state did not vouch for them
+
+
+def scan_target(target: Path) -> tuple[str, dict[str, os.stat_result], str]:
+    """``(base folder, relative path -> stat, kind)`` of a file or folder."""
+    if target.is_dir():
+        return str(target), walk(str(target)), "dir"
+    if target.is_file():
+        return str(target.parent), {target.name: target.stat()}, "file"
+    raise InvalidParameter(f"{target} is neither a file nor a folder")
+
+
+def build_manifest(
+    ws: Workspace, target: Path, *, on_progress: Progress | None = None
+) -> tuple[Manifest, str, int]:
+    """Hash ``target`` into the cache; return its manifest, kind and files read."""
+    base, files, kind = scan_target(target)
+    if not files:
+        raise InvalidParameter(f"{target} holds no files; there is nothing to version")
+    cache = ws.cache()
+    cache.ensure()
+    state = ws.state()
+
+    def store(path: str) -> tuple[str, int]:
+        digest, size, _stored = cache.add_file(path)
+        return digest, size
+
+    try:
+        hashes, errors, hashed = hash_tree(state, base, files, store, on_progress)
+        # A file the state vouches for needs its object in the cache too (gc may have run).
+        for rel, (digest, _size) in list(hashes.items()):
+            if not cache.has(digest):
+                try:
+                    got, size, _ = cache.add_file(f"{base}/{rel}")
+                except OSError as exc:
+                    errors[rel] = exc
+                    continue
+                hashes[rel] = (got, size)
+    finally:
+        state.close()
+    if errors:
+        _raise_for(errors, base)
+    return Manifest.from_entries(hashes), kind, hashed
+
+
+def _raise_for(errors: dict[str, OSError], base: str) -> None:
+    rel, exc = next(iter(sorted(errors.items())))
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        raise disk_error(exc, "copying files into the cache") from exc
+    if isinstance(exc, FileNotFoundError):
+        raise NotFound(f"{base}/{rel} disappeared while it was being added; run it again") from exc
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise disk_error(exc, f"reading {base}/{rel}{more}") from exc
+
+
+def add(
+    ws: Workspace,
+    store: "Store",
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    message: str = "",
+    run_id: str | None = None,
+    profile: bool = True,
+    on_progress: Progress | None = None,
+) -> AddResult:
+    """Version the file or folder at ``path`` as data set ``name`` (default: its name)."""
+    from stead.data import service
+
+    target = ws.resolve(path)
+    name = check_name(name or target.name)
+    manifest, kind, hashed = build_manifest(ws, target, on_progress=on_progress)
+    cache = ws.cache()
+    cache.put_bytes(manifest.to_bytes())
+    prof: dict[str, Any] | None = None
+    if profile:
+        from stead.data.profile import profile_manifest
+
+        prof = profile_manifest(cache, manifest) or None
+    version, created = service.record_version(
+        store,
+        name,
+        manifest,
+        path=ws.relative(target),
+        kind=kind,
+        user_id=_user(),
+        run_id=run_id,
+        message=message,
+        profile=prof,
+    )
+    pointer = pointer_path(target)
+    try:
+        write_pointer(
+            pointer,
+            Pointer(name, version.version, target.name, kind, manifest.digest, manifest.num_files, manifest.num_bytes),
+        )
+        _gitignore(ws, target)
+    except OSError as exc:
+        raise disk_error(exc, f"writing the pointer file {pointer}") from exc
+    return AddResult(version, created, pointer, hashed)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _gitignore(ws: Workspace, target: Path) -> None:
+    """Keep the data itself out of git (its pointer file goes in), inside a git repository."""
+    if not any((p / ".git").exists() for p in (target.parent, *target.parent.parents)):
+        return
+    ignore = target.parent / ".gitignore"
+    line = f"/{target.name}"
+    existing = ignore.read_text().splitlines() if ignore.exists() else []
+    if line not in existing:
+        with ignore.open("a") as f:
+            if existing and not ignore.read_text().endswith("\n"):
+                f.write("\n")
+            f.write(line + "\n")

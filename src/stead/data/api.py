@@ -1,0 +1,471 @@
+"""The Python API of data versioning: ``stead.data.add``, ``get``, ``validate``, ...
+
+Each function takes optional ``settings`` (default: ``stead.load_settings()``) and wires
+the workspace, cache and metadata store to the verb modules, which hold the logic.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stead.data.workspace import CacheLock, Workspace
+
+if TYPE_CHECKING:
+    from stead.config import Settings
+    from stead.data.add import AddResult
+    from stead.data.checkout import CheckoutResult
+    from stead.data.diff import VersionDiff
+    from stead.data.gc import GcResult
+    from stead.data.records import Dataset, DatasetVersion
+    from stead.data.status import DataStatus
+    from stead.data.transfer import Progress, TransferResult
+    from stead.data.validate import ValidationReport
+    from stead.store.engine import Store
+
+__all__ = [
+    "add",
+    "get",
+    "status",
+    "checkout",
+    "push",
+    "pull",
+    "gc",
+    "list_datasets",
+    "list_versions",
+    "get_version",
+    "diff",
+    "validate",
+    "remotes",
+]
+
+
+def _settings(settings: "Settings | None") -> "Settings":
+    if settings is not None:
+        return settings
+    from stead.config import load_settings
+
+    return load_settings()
+
+
+def _store(settings: "Settings") -> "Store":
+    from stead.store import open_store
+
+    return open_store(settings.resolved_store_url)
+
+
+def _active_run_id() -> str | None:
+    fluent = sys.modules.get("stead.tracking.fluent")
+    run = fluent.active_run() if fluent is not None else None
+    return run.info.run_id if run is not None else None
+
+
+def add(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    message: str = "",
+    run_id: str | None = None,
+    profile: bool = True,
+    settings: "Settings | None" = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> "AddResult":
+    """Version a file or folder as data set ``name``; a new version only if it changed.
+
+    The run that makes it is ``run_id`` (default: the active run, if any).
+    """
+    from stead.data.add import add as add_version
+
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    store = _store(s)
+    try:
+        with CacheLock(ws):
+            return add_version(
+                ws, store, path, name=name, message=message, run_id=run_id or _active_run_id(),
+                profile=profile, on_progress=on_progress,
+            )
+    finally:
+        store.dispose()
+
+
+def get_version(ref: str, *, settings: "Settings | None" = None) -> "DatasetVersion":
+    """The record of ``customers@4`` / ``data:/customers@latest``."""
+    from stead.data import service
+    from stead.data.records import parse_ref
+
+    name, version = parse_ref(ref)
+    s = _settings(settings)
+    store = _store(s)
+    try:
+        return service.get_version(store, name, version)
+    finally:
+        store.dispose()
+
+
+def list_datasets(*, settings: "Settings | None" = None) -> "list[Dataset]":
+    from stead.data import service
+
+    store = _store(_settings(settings))
+    try:
+        return service.list_datasets(store)
+    finally:
+        store.dispose()
+
+
+def list_versions(name: str, *, settings: "Settings | None" = None) -> "list[DatasetVersion]":
+    from stead.data import service
+
+    store = _store(_settings(settings))
+    try:
+        return service.list_versions(store, name)
+    finally:
+        store.dispose()
+
+
+def _manifest(store: "Store", ref: str):  # type: ignore[no-untyped-def]
+    from stead.data import service
+    from stead.data.records import parse_ref
+
+    name, version = parse_ref(ref)
+    return service.get_manifest(store, name, version)
+
+
+def _fetch_missing(s: "Settings", ws: Workspace, objects: dict[str, int], remote: str | None) -> None:
+    """Pull objects the cache lacks from ``remote`` (or the default one, if configured)."""
+    cache = ws.cache()
+    if all(cache.has(d) for d in objects):
+        return
+    from stead.data.remotes import RemoteConfig
+
+    remotes, default = RemoteConfig(ws.home).load()
+    if remote is None and default is None:
+        return  # checkout reports what is missing
+    pull(remote=remote, objects=objects, settings=s)
+
+
+def checkout(
+    ref: str,
+    to: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    link: str = "auto",
+    remote: str | None = None,
+    settings: "Settings | None" = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> "CheckoutResult":
+    """Put version ``ref`` (``customers@3``) at ``to`` (default: where it was added from)."""
+    from stead.data.checkout import checkout as checkout_files
+    from stead.data.pointer import Pointer, pointer_path, write_pointer
+
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    store = _store(s)
+    try:
+        version, manifest = _manifest(store, ref)
+    finally:
+        store.dispose()
+    ws.cache().put_bytes(manifest.to_bytes())
+    _fetch_missing(s, ws, manifest.objects(), remote)
+    dest = ws.resolve(to, must_exist=False) if to is not None else ws.root / version.path
+    with CacheLock(ws):
+        result = checkout_files(ws, manifest, dest, kind=version.kind, force=force, link=link, on_progress=on_progress)
+    if to is None:
+        write_pointer(
+            pointer_path(dest),
+            Pointer(version.name, version.version, dest.name, version.kind, version.manifest_hash,
+                    version.num_files, version.num_bytes),
+        )
+    return result
+
+
+_checkout_ref = checkout
+
+
+def checkout_pointers(
+    targets: Sequence[str | os.PathLike[str]] = (),
+    *,
+    force: bool = False,
+    link: str = "auto",
+    settings: "Settings | None" = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> "list[CheckoutResult]":
+    """Restore the data named by pointer files (all of the project's by default): what a
+    ``git checkout`` of an older commit needs next."""
+    from stead.data.checkout import checkout as checkout_files
+    from stead.data.pointer import read_pointer
+    from stead.data.status import load_manifest
+
+    ws = Workspace.from_settings(_settings(settings))
+    results = []
+    with CacheLock(ws):
+        for pf in _pointer_files(ws, targets):
+            p = read_pointer(pf)
+            manifest = load_manifest(ws, p.manifest, ws.relative(pf))
+            results.append(checkout_files(ws, manifest, p.data_path(pf), kind=p.kind, force=force, link=link,
+                                       on_progress=on_progress))
+    return results
+
+
+def _pointer_files(ws: Workspace, targets: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    from stead.data.pointer import SUFFIX
+    from stead.errors import NotFound
+
+    if not targets:
+        return ws.pointers()
+    out = []
+    for t in targets:
+        p = ws.resolve(t, must_exist=False)
+        if p.is_dir() and not p.with_name(p.name + SUFFIX).exists():
+            out += ws.pointers(p)
+            continue
+        pf = p if p.name.endswith(SUFFIX) else p.with_name(p.name + SUFFIX)
+        if not pf.is_file():
+            raise NotFound(f"{t} is not versioned: no pointer file {pf.name}; run `stead data add {t}` first")
+        out.append(pf)
+    return out
+
+
+def status(
+    targets: Sequence[str | os.PathLike[str]] = (), *, settings: "Settings | None" = None
+) -> "list[DataStatus]":
+    """What changed in versioned data since its pointer's version (all pointers by default)."""
+    from stead.data.status import status as one
+
+    ws = Workspace.from_settings(_settings(settings))
+    return [one(ws, pf) for pf in _pointer_files(ws, targets)]
+
+
+def get(
+    ref: str,
+    *,
+    to: str | os.PathLike[str] | None = None,
+    log_input: bool = True,
+    settings: "Settings | None" = None,
+) -> Path:
+    """A local path holding version ``ref`` (``data:/customers@4``), fetched if needed.
+
+    Without ``to`` the files go to ``<home>/checkouts/<name>@<version>`` (reused next
+    time; treat it as read-only). Inside an active run the version is logged as an input.
+    """
+    from stead.data.checkout import checkout as checkout_files
+
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    store = _store(s)
+    try:
+        version, manifest = _manifest(store, ref)
+    finally:
+        store.dispose()
+    if to is not None:
+        dest = Path(to).expanduser().resolve()
+    else:
+        dest = ws.home / "checkouts" / f"{version.name}@{version.version}"
+        if version.kind == "file":
+            dest = dest / Path(version.path).name
+    marker = ws.home / "checkouts" / f".{version.name}@{version.version}.done"
+    if not (to is None and marker.exists() and marker.read_text() == version.manifest_hash):
+        ws.cache().put_bytes(manifest.to_bytes())
+        _fetch_missing(s, ws, manifest.objects(), None)
+        with CacheLock(ws):
+            checkout_files(ws, manifest, dest, kind=version.kind, force=to is None)
+        if to is None:
+            marker.write_text(version.manifest_hash)
+    if log_input and _active_run_id() is not None:
+        import stead.tracking.fluent as fluent
+
+        fluent.log_input(version.uri)
+    return dest
+
+
+def remotes(settings: "Settings | None" = None):  # type: ignore[no-untyped-def]
+    """The named remotes of this project (``RemoteConfig``)."""
+    from stead.data.remotes import RemoteConfig
+
+    return RemoteConfig(Workspace.from_settings(_settings(settings)).home)
+
+
+def _objects_for(
+    s: "Settings", ws: Workspace, targets: Sequence[str], all_versions: bool
+) -> tuple[dict[str, int | None], list[str]]:
+    """Objects (name -> size) of the targets: pointer files or paths, ``name@version``
+    references, or every pointer of the project; plus the manifests' own names."""
+    from stead.data.manifest import Manifest
+    from stead.data.pointer import read_pointer
+
+    objects: dict[str, int | None] = {}
+    manifests: list[str] = []
+    cache = ws.cache()
+    refs = [t for t in targets if "@" in str(t) or str(t).startswith("data:/")]
+    paths = [t for t in targets if t not in refs]
+    if all_versions or refs:
+        from stead.data import service
+
+        store = _store(s)
+        try:
+            if all_versions:
+                for digest, text in service.all_manifest_hashes(store):
+                    cache.put_bytes(text.encode())
+                    manifests.append(digest)
+                    objects.update(Manifest.from_bytes(text.encode()).objects())
+            for ref in refs:
+                _v, m = _manifest(store, ref)
+                cache.put_bytes(m.to_bytes())
+                manifests.append(m.digest)
+                objects.update(m.objects())
+        finally:
+            store.dispose()
+    if paths or not (refs or all_versions):
+        for pf in _pointer_files(ws, paths):
+            p = read_pointer(pf)
+            manifests.append(p.manifest)
+            try:
+                objects.update(Manifest.from_bytes(cache.read_bytes(p.manifest)).objects())
+            except OSError:
+                pass  # pull fetches the manifest first
+    return objects, manifests
+
+
+def push(
+    targets: Sequence[str] = (),
+    *,
+    remote: str | None = None,
+    all_versions: bool = False,
+    jobs: int | None = None,
+    settings: "Settings | None" = None,
+    progress: "Progress | None" = None,
+) -> "TransferResult":
+    """Send the objects of the targets (default: every pointer in the project) to a remote."""
+    from stead.data.push import push as push_objects
+    from stead.data.remotes import RemoteConfig, open_remote
+
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    _name, url = RemoteConfig(ws.home).get(remote)
+    objects, manifests = _objects_for(s, ws, targets, all_versions)
+    cache = ws.cache()
+    for m in manifests:
+        objects[m] = os.stat(cache.path(m)).st_size if cache.has(m) else 0
+    return push_objects(cache, open_remote(url, s.aws), {d: z or 0 for d, z in objects.items()},
+                        manifests=manifests, jobs=jobs, progress=progress)
+
+
+def pull(
+    targets: Sequence[str] = (),
+    *,
+    remote: str | None = None,
+    objects: dict[str, int] | None = None,
+    checkout: bool = True,
+    force: bool = False,
+    jobs: int | None = None,
+    settings: "Settings | None" = None,
+    progress: "Progress | None" = None,
+) -> "TransferResult":
+    """Fetch the targets' objects (default: every pointer in the project) from a remote,
+    then check the pointers' data out (unless ``checkout=False``)."""
+    from stead.data.pull import fetch_one
+    from stead.data.pull import pull as pull_objects
+    from stead.data.remotes import RemoteConfig, open_remote
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    _name, url = RemoteConfig(ws.home).get(remote)
+    rem = open_remote(url, s.aws)
+    cache = ws.cache()
+    failed: list[tuple[str, str]] = []
+    with CacheLock(ws):
+        if objects is None:
+            from stead.data.pointer import read_pointer
+
+            wanted = [read_pointer(pf).manifest for pf in _pointer_files(ws, [t for t in targets if "@" not in t])]
+            for m in wanted:
+                if not cache.has(m):
+                    bad = fetch_one(cache, rem, m, None)
+                    if bad:
+                        failed.append(bad)
+            objs, _m = _objects_for(s, ws, targets, False)
+        else:
+            objs = dict(objects)
+        result = pull_objects(cache, rem, objs, jobs=jobs, progress=progress)
+    result.failed[:0] = failed
+    if not result.ok:
+        return result
+    if checkout and objects is None:
+        refs = [t for t in targets if "@" in t]
+        checkout_pointers([t for t in targets if t not in refs], force=force, settings=s)
+        for ref in refs:
+            _checkout_ref(ref, force=force, settings=s)
+    return result
+
+
+def gc(*, dry_run: bool = False, settings: "Settings | None" = None) -> "GcResult":
+    """Remove cache objects no recorded version and no pointer file refers to."""
+    from stead.data import service
+    from stead.data.gc import gc as gc_cache
+    from stead.data.manifest import Manifest
+    from stead.data.pointer import read_pointer
+
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    cache = ws.cache()
+    keep: set[str] = set()
+    store = _store(s)
+    with CacheLock(ws, exclusive=True):
+        try:
+            for digest, text in service.all_manifest_hashes(store):
+                keep.add(digest)
+                keep.update(Manifest.from_bytes(text.encode()).objects())
+        finally:
+            store.dispose()
+        for pf in ws.pointers():
+            p = read_pointer(pf)
+            keep.add(p.manifest)
+            if cache.has(p.manifest):
+                keep.update(Manifest.from_bytes(cache.read_bytes(p.manifest)).objects())
+        state = ws.state()
+        try:
+            return gc_cache(cache, keep, state, dry_run=dry_run)
+        finally:
+            state.close()
+
+
+def diff(a: str, b: str, *, settings: "Settings | None" = None) -> "VersionDiff":
+    """Files, schema and distribution changes from version ``a`` to ``b``."""
+    from stead.data.diff import diff_versions
+
+    store = _store(_settings(settings))
+    try:
+        va, ma = _manifest(store, a)
+        vb, mb = _manifest(store, b)
+    finally:
+        store.dispose()
+    return diff_versions(va, ma, vb, mb)
+
+
+def validate(
+    ref: str,
+    expectations: "str | os.PathLike[str] | dict[str, Any]",
+    *,
+    raise_on_failure: bool = False,
+    settings: "Settings | None" = None,
+) -> "ValidationReport":
+    """Check a version's tabular files against expectations (a YAML file or a dict)."""
+    from stead.data.validate import load_expectations, validate_files
+
+    s = _settings(settings)
+    ws = Workspace.from_settings(s)
+    exp = load_expectations(expectations)
+    store = _store(s)
+    try:
+        version, manifest = _manifest(store, ref)
+    finally:
+        store.dispose()
+    _fetch_missing(s, ws, manifest.objects(), None)
+    report = validate_files(ws.cache(), manifest, exp, label=version.uri)
+    if raise_on_failure and not report.ok:
+        from stead.errors import InvalidState
+
+        raise InvalidState(f"{version.uri} failed validation: {report.summary()}")
+    return report

@@ -1,0 +1,206 @@
+"""``checkout``: put a version's files in place from the cache.
+
+Files are reflinked from the cache where the file system can (btrfs, XFS, APFS), else
+copied; a hard link (``link="hardlink"``) is opt-in because an in-place edit of a hard
+linked file would change the cache. Every object is hashed while it is copied and only
+renamed into place when it matches its name: a corrupt object is reported and removed
+from the cache, never checked out. A file in the way whose content is not in the cache
+(an unsaved change) is never overwritten or deleted without ``force``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from blake3 import blake3
+
+from stead.data.cache import Cache, disk_error
+from stead.data.hashing import CHUNK, hash_file, workers
+from stead.data.manifest import Manifest
+from stead.data.state import hash_tree
+from stead.data.workspace import Workspace, walk
+from stead.errors import Conflict, InvalidParameter, InvalidState
+
+__all__ = ["checkout", "CheckoutResult", "LINKS"]
+
+LINKS = ("auto", "reflink", "copy", "hardlink")
+_FICLONE = 0x40049409
+
+
+@dataclass
+class CheckoutResult:
+    dest: Path
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+def checkout(
+    ws: Workspace,
+    manifest: Manifest,
+    dest: Path,
+    *,
+    kind: str = "dir",
+    force: bool = False,
+    link: str = "auto",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> CheckoutResult:
+    """Make ``dest`` (a folder, or a file when ``kind == "file"``) hold exactly ``manifest``."""
+    if link not in LINKS:
+        raise InvalidParameter(f"Unknown link type {link!r}; use one of {', '.join(LINKS)}")
+    cache = ws.cache()
+    if kind == "file":
+        base = dest.parent
+        existing = {dest.name: dest.stat()} if dest.is_file() else {}
+        if dest.is_dir():
+            raise Conflict(f"{dest} is a folder; the data set version is a file. Use --to another path")
+    else:
+        if dest.exists() and not dest.is_dir():
+            raise Conflict(f"{dest} is a file; the data set version is a folder. Use --to another path")
+        base = dest
+        existing = walk(str(dest)) if dest.is_dir() else {}
+    result = CheckoutResult(dest)
+    state = ws.state()
+    try:
+        current, _errors, _n = hash_tree(state, str(base), existing, hash_file)
+        to_write: dict[str, tuple[str, int]] = {}
+        unsaved: list[str] = []
+        for rel, (digest, size) in manifest.files.items():
+            have = current.get(rel)
+            if have is not None and have[0] == digest:
+                result.unchanged += 1
+                continue
+            if have is not None and not cache.has(have[0]):
+                unsaved.append(rel)
+            to_write[rel] = (digest, size)
+        extras = [rel for rel in existing if rel not in manifest.files] if kind == "dir" else []
+        unsaved += [rel for rel in extras if rel in current and not cache.has(current[rel][0])]
+        unsaved += [rel for rel in existing if rel not in current]  # unreadable: not known to be saved
+        if unsaved and not force:
+            shown = ", ".join(sorted(unsaved)[:5]) + (" ..." if len(unsaved) > 5 else "")
+            raise Conflict(
+                f"{len(unsaved)} file(s) in {dest} have changes that are not saved in any version "
+                f"({shown}); save them with `stead data add` first, or pass --force to overwrite them"
+            )
+        missing = sorted({d for d, _ in to_write.values() if not cache.has(d)})
+        if missing:
+            raise InvalidState(
+                f"{len(missing)} object(s) of this version are not in the cache (e.g. {cache.path(missing[0])}); "
+                "run `stead data pull` to fetch them"
+            )
+        corrupt = _write_all(cache, base, to_write, link, on_progress, result)
+        rows = []
+        for rel in result.written:
+            st = os.stat(base / rel)
+            rows.append((f"{base}/{rel}", st.st_ino, st.st_size, st.st_mtime_ns, to_write[rel][0]))
+        state.save(rows)
+    finally:
+        state.close()
+    for rel in extras:
+        os.unlink(base / rel)
+        result.removed.append(rel)
+        _prune_empty(base, rel)
+    if corrupt:
+        shown = "; ".join(f"{cache.path(d)} (for {rel})" for rel, d in corrupt[:5])
+        raise InvalidState(
+            f"{len(corrupt)} cache object(s) are corrupt and were not checked out: {shown}. "
+            "They were removed from the cache; run `stead data pull` to fetch good copies"
+        )
+    return result
+
+
+def _write_all(cache, base, to_write, link, on_progress, result):  # type: ignore[no-untyped-def]
+    corrupt: list[tuple[str, str]] = []
+
+    def one(item: tuple[str, tuple[str, int]]) -> tuple[str, str, bool, int]:
+        rel, (digest, size) = item
+        return rel, digest, _materialize(cache, digest, size, base / rel, link), size
+
+    if to_write:
+        for d in {os.path.dirname(rel) for rel in to_write}:
+            (base / d).mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
+        try:
+            for rel, digest, ok, size in pool.map(one, sorted(to_write.items())):
+                if ok:
+                    result.written.append(rel)
+                else:
+                    corrupt.append((rel, digest))
+                    cache.quarantine(digest)
+                if on_progress:
+                    on_progress(1, size)
+        except OSError as exc:
+            raise disk_error(exc, f"checking out into {base}") from exc
+    return corrupt
+
+
+def _materialize(cache: Cache, digest: str, size: int, dst: Path, link: str) -> bool:
+    """Place object ``digest`` at ``dst`` atomically; False (and nothing placed) if corrupt."""
+    src = cache.path(digest)
+    tmp = f"{dst.parent}/.{dst.name}.{uuid.uuid4().hex[:8]}.stead-tmp"
+    try:
+        if link == "hardlink":
+            if hash_file(src) != (digest, size):
+                return False
+            os.link(src, tmp)
+        elif link in ("auto", "reflink") and _reflink(src, tmp):
+            if hash_file(tmp) != (digest, size):
+                return False
+        else:
+            if link == "reflink":
+                raise InvalidParameter(f"The file system of {dst.parent} cannot reflink; use --link copy")
+            if not _copy_hashing(src, tmp, digest, size):
+                return False
+        os.replace(tmp, dst)
+        return True
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _reflink(src: str, dst: str) -> bool:
+    try:
+        with open(src, "rb") as s, open(dst, "wb") as d:
+            fcntl.ioctl(d.fileno(), _FICLONE, s.fileno())
+        return True
+    except OSError:
+        if os.path.exists(dst):
+            os.unlink(dst)
+        return False
+
+
+def _copy_hashing(src: str, dst: str, digest: str, size: int) -> bool:
+    hasher = blake3()
+    total = 0
+    with open(src, "rb", buffering=0) as s, open(dst, "wb", buffering=0) as d:
+        if os.fstat(s.fileno()).st_size != size:
+            return False
+        if size <= CHUNK * 4:
+            data = s.read()
+            hasher.update(data)
+            d.write(data)
+            total = len(data)
+        else:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
+            while n := s.readinto(buf):
+                hasher.update(view[:n])
+                d.write(view[:n])
+                total += n
+    return total == size and hasher.hexdigest() == digest
+
+
+def _prune_empty(base: Path, rel: str) -> None:
+    parent = (base / rel).parent
+    while parent != base and base in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent

@@ -1,0 +1,76 @@
+"""A manifest: the files of one data set version, ``relative path -> (hash, size)``.
+
+Its canonical bytes (sorted JSON) are themselves an object in the cache, named by their
+hash; that name is what a pointer file records, like DVC's ``.dir`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from blake3 import blake3
+
+__all__ = ["Manifest", "ManifestDiff", "diff_manifests"]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    files: Mapping[str, tuple[str, int]]  # relative posix path -> (hash, size)
+    _bytes: bytes | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_entries(cls, entries: Mapping[str, tuple[str, int]]) -> "Manifest":
+        return cls(dict(sorted(entries.items())))
+
+    def to_bytes(self) -> bytes:
+        if self._bytes is None:
+            rows = [[p, h, s] for p, (h, s) in sorted(self.files.items())]
+            object.__setattr__(
+                self, "_bytes", json.dumps({"format": 1, "files": rows}, separators=(",", ":")).encode()
+            )
+        assert self._bytes is not None
+        return self._bytes
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Manifest":
+        doc = json.loads(data)
+        return cls({p: (h, s) for p, h, s in doc["files"]}, data)
+
+    @property
+    def digest(self) -> str:
+        return blake3(self.to_bytes()).hexdigest()
+
+    @property
+    def num_files(self) -> int:
+        return len(self.files)
+
+    @property
+    def num_bytes(self) -> int:
+        return sum(s for _, s in self.files.values())
+
+    def objects(self) -> dict[str, int]:
+        """Distinct object names and their sizes."""
+        return {h: s for h, s in self.files.values()}
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    added: list[str]
+    deleted: list[str]
+    modified: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.deleted or self.modified)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"added": self.added, "modified": self.modified, "deleted": self.deleted}
+
+
+def diff_manifests(old: Mapping[str, tuple[str, int]], new: Mapping[str, tuple[str, int]]) -> ManifestDiff:
+    added = sorted(p for p in new if p not in old)
+    deleted = sorted(p for p in old if p not in new)
+    modified = sorted(p for p, v in new.items() if p in old and old[p][0] != v[0])
+    return ManifestDiff(added, deleted, modified)

@@ -1,0 +1,261 @@
+"""Remotes: where ``push`` sends cache objects and ``pull`` fetches them.
+
+A remote is a URL: a local folder (or ``file://``) or ``s3://bucket/prefix``; objects live
+under ``<url>/blake3/ab/cdef...``. Remotes are named in ``<home>/remotes.toml``. Backends
+are chosen by scheme and imported on use (``s3fs`` only for ``s3://``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from stead.errors import AlreadyExists, BackendUnavailable, InvalidParameter, MissingExtra, NotFound
+
+__all__ = ["Remote", "LocalRemote", "S3Remote", "open_remote", "RemoteConfig", "PREFIX"]
+
+PREFIX = "blake3"
+_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,63}$")
+
+class Remote(Protocol):
+    """The few things a transfer needs from a remote."""
+
+    url: str
+
+    def list_objects(self) -> set[str]:
+        """Names of every object the remote holds."""
+        ...
+
+    def has(self, digest: str) -> bool: ...
+
+    def upload(self, local_path: str, digest: str) -> None:
+        """Store the file as object ``digest``, atomically (whole or absent)."""
+        ...
+
+    def open_object(self, digest: str) -> BinaryIO:
+        """A stream of object ``digest``; ``FileNotFoundError`` if absent."""
+        ...
+
+    def location(self, digest: str) -> str:
+        """Where the object is, for messages."""
+        ...
+
+    def delete(self, digest: str) -> None: ...
+
+class LocalRemote:
+    """A folder on this machine (a mounted disk, an NFS share)."""
+
+    def __init__(self, root: str) -> None:
+        self.url = root
+        self.root = Path(root)
+        self._made: set[str] = set()
+
+    def location(self, digest: str) -> str:
+        return f"{self.root}/{PREFIX}/{digest[:2]}/{digest[2:]}"
+
+    def list_objects(self) -> set[str]:
+        top = self.root / PREFIX
+        if not self.root.exists():
+            if self.root.parent.is_dir():
+                return set()  # a new remote: push creates it
+            raise BackendUnavailable(f"Remote folder {self.root} cannot be reached: {self.root.parent} does not exist")
+        out: set[str] = set()
+        if top.is_dir():
+            for sub in os.scandir(top):
+                if sub.is_dir():
+                    out.update(sub.name + e.name for e in os.scandir(sub.path))
+        return out
+
+    def has(self, digest: str) -> bool:
+        return os.path.exists(self.location(digest))
+
+    def upload(self, local_path: str, digest: str) -> None:
+        from stead.data.checkout import _copy_hashing
+
+        final = self.location(digest)
+        sub = final.rsplit("/", 1)[0]
+        if sub not in self._made:
+            os.makedirs(sub, exist_ok=True)
+            os.makedirs(self.root / "tmp", exist_ok=True)
+            self._made.add(sub)
+        tmp = f"{self.root}/tmp/{uuid.uuid4().hex}"
+        try:
+            size = os.stat(local_path).st_size
+            if not _copy_hashing(local_path, tmp, digest, size):
+                raise CorruptObject(local_path)
+            os.replace(tmp, final)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def open_object(self, digest: str) -> BinaryIO:
+        if not self.root.is_dir():
+            raise BackendUnavailable(f"Remote folder {self.root} does not exist; check the URL or mount it")
+        return open(self.location(digest), "rb")
+
+    def delete(self, digest: str) -> None:
+        try:
+            os.unlink(self.location(digest))
+        except FileNotFoundError:
+            pass
+
+class S3Remote:
+    """A prefix in an S3-compatible bucket (AWS, MinIO, Ceph), through s3fs."""
+
+    def __init__(self, url: str, aws: Mapping[str, str]) -> None:
+        try:
+            import s3fs
+        except ImportError as exc:
+            raise MissingExtra("An s3:// data remote", "s3") from exc
+        self.url = url
+        self.base = url.removeprefix("s3://").rstrip("/")
+        client_kwargs: dict[str, Any] = {}
+        if aws.get("AWS_ENDPOINT_URL"):
+            client_kwargs["endpoint_url"] = aws["AWS_ENDPOINT_URL"]
+        region = aws.get("AWS_REGION") or aws.get("AWS_DEFAULT_REGION")
+        if region:
+            client_kwargs["region_name"] = region
+        self.fs = s3fs.S3FileSystem(
+            key=aws.get("AWS_ACCESS_KEY_ID"),
+            secret=aws.get("AWS_SECRET_ACCESS_KEY"),
+            token=aws.get("AWS_SESSION_TOKEN"),
+            client_kwargs=client_kwargs,
+            config_kwargs={"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 2}},
+
+            skip_instance_cache=True,
+            use_listings_cache=False,
+        )
+
+    def location(self, digest: str) -> str:
+        return f"s3://{self.base}/{PREFIX}/{digest[:2]}/{digest[2:]}"
+
+    def _key(self, digest: str) -> str:
+        return f"{self.base}/{PREFIX}/{digest[:2]}/{digest[2:]}"
+
+    def list_objects(self) -> set[str]:
+        try:
+            found = self.fs.find(f"{self.base}/{PREFIX}/")
+        except FileNotFoundError:
+            return set()
+        except Exception as exc:  # botocore/aiohttp errors: the remote is unreachable
+            raise _unreachable(self.url, exc) from exc
+        out = set()
+        for key in found:
+            parts = key.rsplit("/", 2)
+            if len(parts) == 3 and len(parts[1]) == 2:
+                out.add(parts[1] + parts[2])
+        return out
+
+    def has(self, digest: str) -> bool:
+        return bool(self.fs.exists(self._key(digest)))
+
+    def upload(self, local_path: str, digest: str) -> None:
+        from stead.data.hashing import hash_file
+
+        size = os.stat(local_path).st_size
+        if hash_file(local_path) != (digest, size):
+            raise CorruptObject(local_path)
+        self.fs.put_file(local_path, self._key(digest))  # one PUT or a completed multipart: atomic
+        if self.fs.info(self._key(digest))["size"] != size:
+            self.fs.rm_file(self._key(digest))
+            raise OSError(f"upload of {self.location(digest)} arrived truncated")
+
+    def open_object(self, digest: str) -> BinaryIO:
+        try:
+            return self.fs.open(self._key(digest), "rb", block_size=8 << 20)  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise
+        except Exception as exc:
+            raise _unreachable(self.url, exc) from exc
+
+    def delete(self, digest: str) -> None:
+        self.fs.rm_file(self._key(digest))
+
+class CorruptObject(Exception):
+    """A local object did not hash to its name."""
+
+def _unreachable(url: str, exc: BaseException) -> BackendUnavailable:
+    return BackendUnavailable(f"Remote {url} cannot be reached ({type(exc).__name__}: {exc}); check the URL, the endpoint and the credentials")
+
+def open_remote(url: str, aws: Mapping[str, str] | None = None) -> Remote:
+    if url.startswith("s3://"):
+        return S3Remote(url, aws or {})
+    if url.startswith("file://"):
+        url = url.removeprefix("file://")
+    if "://" in url:
+        raise InvalidParameter(f"Remote URL {url!r} has an unsupported scheme; use a folder path or s3://bucket/prefix")
+    return LocalRemote(str(Path(url).expanduser().resolve()))
+
+class RemoteConfig:
+    """Named remotes in ``<home>/remotes.toml``; the first one added is the default."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = Path(home) / "remotes.toml"
+
+    def load(self) -> tuple[dict[str, str], str | None]:
+        if not self.path.exists():
+            return {}, None
+        import tomllib
+
+        try:
+            doc = tomllib.loads(self.path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidParameter(f"{self.path} is not valid TOML: {exc}") from exc
+        remotes = {k: str(v.get("url", "")) for k, v in doc.get("remotes", {}).items()}
+        return remotes, doc.get("default")
+
+    def _save(self, remotes: Mapping[str, str], default: str | None) -> None:
+        lines = ["# stead data remotes (stead remote add|list|remove)\n"]
+        if default:
+            lines.append(f"default = {_toml_str(default)}\n")
+        for name, url in remotes.items():
+            lines.append(f"\n[remotes.{name}]\nurl = {_toml_str(url)}\n")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(lines))
+        os.replace(tmp, self.path)
+
+    def add(self, name: str, url: str, *, default: bool = False, force: bool = False) -> None:
+        if not _NAME.match(name):
+            raise InvalidParameter(f"Invalid remote name {name!r}: letters, digits, '_', '-', '.'")
+        if "://" in url and not url.startswith(("s3://", "file://")):
+            raise InvalidParameter(f"Remote URL {url!r} has an unsupported scheme; use a folder path or s3://bucket/prefix")
+        if url.startswith("s3://") and len(url) <= 5:
+            raise InvalidParameter(f"Remote URL {url!r} names no bucket; write s3://bucket/prefix")
+        remotes, current = self.load()
+        if name in remotes and not force:
+            raise AlreadyExists(f"A remote named {name!r} exists ({remotes[name]}); pass --force to replace it")
+        if url.startswith("file://"):
+            url = url.removeprefix("file://")
+        if "://" not in url:
+            url = str(Path(url).expanduser().resolve())
+        remotes[name] = url
+        self._save(remotes, name if default or current is None else current)
+
+    def remove(self, name: str) -> None:
+        remotes, current = self.load()
+        if name not in remotes:
+            raise NotFound(f"No remote named {name!r}; see `stead remote list`")
+        del remotes[name]
+        self._save(remotes, current if current != name else next(iter(remotes), None))
+
+    def get(self, name: str | None) -> tuple[str, str]:
+        remotes, default = self.load()
+        if name is None:
+            if default is None or default not in remotes:
+                raise InvalidParameter("No data remote is configured; add one: stead remote add origin s3://bucket/prefix")
+            name = default
+        if name not in remotes:
+            raise NotFound(f"No remote named {name!r}; see `stead remote list`")
+        return name, remotes[name]
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+def iter_missing(remote: Remote, digests: Iterable[str]) -> Iterator[str]:
+    have = remote.list_objects()
+    return (d for d in digests if d not in have)

@@ -1,0 +1,84 @@
+"""``status``: what changed in versioned data since its pointer file's version.
+
+Needs no metadata store: the pointer names a manifest object in the cache, the state
+table vouches for unchanged files, and only files whose (inode, size, mtime) moved are
+hashed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from stead.data.hashing import hash_file
+from stead.data.manifest import Manifest, diff_manifests
+from stead.data.pointer import read_pointer
+from stead.data.state import hash_tree
+from stead.data.workspace import Workspace, walk
+from stead.errors import InvalidState
+
+__all__ = ["DataStatus", "status", "load_manifest"]
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    pointer: str  # project-relative pointer file
+    name: str
+    version: int
+    added: list[str]
+    modified: list[str]
+    deleted: list[str]
+    missing: bool = False  # the data is not in the workspace at all
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.modified or self.deleted or self.missing)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "pointer": self.pointer,
+            "name": self.name,
+            "version": self.version,
+            "clean": self.clean,
+            "missing": self.missing,
+            "added": self.added,
+            "modified": self.modified,
+            "deleted": self.deleted,
+        }
+
+
+def load_manifest(ws: Workspace, digest: str, where: str) -> Manifest:
+    cache = ws.cache()
+    try:
+        return Manifest.from_bytes(cache.read_bytes(digest))
+    except FileNotFoundError:
+        raise InvalidState(
+            f"The manifest of {where} is not in the cache; run `stead data pull` to fetch it"
+        ) from None
+    except OSError as exc:
+        cache.quarantine(digest)
+        raise InvalidState(f"The manifest of {where} was corrupt in the cache ({exc}); run `stead data pull`") from exc
+
+
+def current_files(ws: Workspace, data: Path, kind: str) -> tuple[str, dict[str, "object"]]:
+    if kind == "file":
+        return str(data.parent), ({data.name: data.stat()} if data.is_file() else {})
+    return str(data), (walk(str(data)) if data.is_dir() else {})
+
+
+def status(ws: Workspace, pointer_file: Path) -> DataStatus:
+    pointer_file = pointer_file.resolve()
+    p = read_pointer(pointer_file)
+    where = ws.relative(pointer_file)
+    manifest = load_manifest(ws, p.manifest, where)
+    data = p.data_path(pointer_file)
+    base, files = current_files(ws, data, p.kind)
+    if not files:
+        return DataStatus(where, p.name, p.version, [], [], sorted(manifest.files), missing=True)
+    state = ws.state()
+    try:
+        hashes, _errors, _n = hash_tree(state, base, files, hash_file)  # type: ignore[arg-type]
+    finally:
+        state.close()
+    d = diff_manifests(manifest.files, hashes)
+    return DataStatus(where, p.name, p.version, d.added, d.modified, d.deleted)

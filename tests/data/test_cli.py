@@ -1,0 +1,92 @@
+"""``stead data`` and ``stead remote`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_files
+
+
+@pytest.fixture
+def cli(project, monkeypatch):  # type: ignore[no-untyped-def]
+    from stead.cli import common
+    from stead.cli.main import app
+
+    monkeypatch.setenv("STEAD_HOME", str(project.home))
+    monkeypatch.setenv("STEAD_STORE_URL", project.store_url)
+    common.settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
+        result = runner.invoke(app, list(args), catch_exceptions=True)
+        assert result.exit_code == code, (result.output, result.exception)
+        return result
+
+    yield invoke
+    common.settings.cache_clear()
+
+
+CSV1 = b"id,age,country\n1,30,FR\n2,40,DE\n3,50,FR\n"
+CSV2 = b"id,age,country,extra\n1,31,FR,x\n2,90,IT,y\n3,95,IT,z\n4,99,IT,w\n"
+
+
+def test_cli_lifecycle(cli, tmp_path) -> None:
+    d = make_files(Path.cwd() / "customers", {"c.csv": CSV1})
+    assert "customers@1" in cli("data", "add", "customers", "--name", "customers", "-q").output
+    assert "up to date" in cli("data", "status").output
+    (d / "c.csv").write_bytes(CSV2)
+    assert "1 modified" in cli("data", "status").output
+    cli("data", "add", "customers", "-q")
+    listed = json.loads(cli("data", "list", "--json").output)
+    assert listed[0]["name"] == "customers" and listed[0]["latest_version"] == 2
+    versions = json.loads(cli("data", "versions", "customers", "--json").output)
+    assert [v["version"] for v in versions] == [1, 2]
+    shown = json.loads(cli("data", "show", "customers@1", "--json", "--files").output)
+    assert shown["profile"]["c.csv"]["columns"]["age"]["max"] == 50 and shown["files_list"][0]["path"] == "c.csv"
+    diff = json.loads(cli("data", "diff", "customers@1", "customers@2", "--json").output)
+    assert diff["files"]["modified"] == ["c.csv"]
+    assert {"file": "c.csv", "column": "extra", "change": "added", "before": None, "after": "string"} in diff["schema"]
+    assert any(s["column"] == "age" and s["metric"] == "mean" for s in diff["shifts"])
+    assert any(s["column"] == "country" and s["metric"] == "categories" for s in diff["shifts"])
+    assert "Schema changes" in cli("data", "diff", "customers@1", "customers@2").output
+    cli("data", "checkout", "customers@1", "--to", "v1")
+    assert (Path.cwd() / "v1" / "c.csv").read_bytes() == CSV1
+    cli("remote", "add", "origin", str(tmp_path / "remote"))
+    assert "origin" in cli("remote", "list").output
+    pushed = json.loads(cli("data", "push", "--json").output)
+    assert pushed["transferred"] == 2 and pushed["failed"] == []
+    cli("data", "gc", "--json")
+    cli("remote", "remove", "origin")
+
+
+def test_cli_validate(cli, tmp_path) -> None:
+    make_files(Path.cwd() / "customers", {"c.csv": CSV1})
+    cli("data", "add", "customers", "-q")
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "row_count: {min: 1, max: 10}\ncolumns:\n  id: {type: int, not_null: true, unique: true}\n"
+        "  age: {type: int, min: 0, max: 120}\n  country: {type: string, allowed: [FR, DE]}\n"
+    )
+    out = cli("data", "validate", "customers@1", "--expect", str(good)).output
+    assert "passed" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("row_count: {min: 10}\ncolumns:\n  age: {max: 35}\n  country: {allowed: [FR]}\n  zip: {type: string}\n")
+    report = json.loads(cli("data", "validate", "customers@1", "-e", str(bad), "--json", code=1).output)
+    failed = {(c["check"], c["column"]) for c in report["checks"] if not c["ok"]}
+    assert failed == {("row_count", None), ("range", "age"), ("allowed", "country"), ("exists", "zip")}
+
+
+def test_cli_errors_are_one_line_with_stable_codes(project, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STEAD_HOME": str(project.home), "STEAD_STORE_URL": project.store_url}
+    r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "add", "nope"], env=env, capture_output=True, text=True)
+    assert r.returncode == 3 and "RESOURCE_DOES_NOT_EXIST" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "show", "x@1"], env=env, capture_output=True, text=True)
+    assert r.returncode == 3 and "No dataset named 'x'" in r.stderr

@@ -37,3 +37,12 @@ def test_bad_toml_is_named(tmp_path: Path):
     (tmp_path / "stead.toml").write_text('colour = "blue"\n')
     with pytest.raises(InvalidParameter, match="unknown settings"):
         load_settings({}, cwd=tmp_path)
+
+
+def test_home_is_prepared_with_a_gitignore(tmp_path: Path):
+    from stead.config import prepare_home
+
+    s = load_settings({}, cwd=tmp_path)
+    prepare_home(s)
+    ignored = (tmp_path / ".stead" / ".gitignore").read_text().splitlines()
+    assert "stead.db*" in ignored and "cache/" in ignored and "artifacts/" in ignored

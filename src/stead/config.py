@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from stead.errors import InvalidParameter
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "prepare_home"]
 
 _ENV_KEYS = {
     "STEAD_HOME": "home",
@@ -105,3 +105,23 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         home = (cwd / home).resolve()
     aws = {k: env[k] for k in _AWS_KEYS if env.get(k)}
     return Settings(home=home, aws=aws, **values)
+
+
+_HOME_GITIGNORE = """\
+# Written by stead: keep the local database, artifacts and data cache out of git.
+# remotes.toml is meant to be committed.
+stead.db*
+*.lock
+artifacts/
+cache/
+"""
+
+
+def prepare_home(settings: Settings) -> Path:
+    """Create the stead home on first use, with a .gitignore for what must not be committed."""
+    home = settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    ignore = home / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(_HOME_GITIGNORE)
+    return home

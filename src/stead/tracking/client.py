@@ -52,9 +52,11 @@ def open_backend(settings: Settings) -> "TrackingBackend":
         from stead.tracking.rest_backend import RestBackend
 
         return RestBackend(settings)
+    from stead.config import prepare_home
     from stead.store import open_store
     from stead.tracking.backend import EmbeddedBackend
 
+    prepare_home(settings)
     uri = settings.tracking_uri
     store_url = uri if uri and "://" in uri else settings.resolved_store_url
     return EmbeddedBackend(open_store(store_url), settings.resolved_artifacts_url)

@@ -222,7 +222,7 @@ def log_input(uri: str, context: str = "training") -> None:
     from stead.tracking.inputs import resolve_input
 
     run = _require_active()
-    run.client.log_inputs(run.run_id, [resolve_input(uri, context)])
+    run.client.log_inputs(run.run_id, [resolve_input(uri, context, run.client.settings)])
 
 
 def set_seed(seed: int) -> None:

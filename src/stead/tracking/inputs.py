@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import TYPE_CHECKING
 
 from stead.errors import InvalidParameter
 from stead.tracking.records import RunInput
+
+if TYPE_CHECKING:
+    from stead.config import Settings
 
 __all__ = ["parse_data_uri", "resolve_input"]
 
@@ -22,6 +27,19 @@ def parse_data_uri(uri: str) -> tuple[str, str]:
     return match["name"], match["version"]
 
 
-def resolve_input(uri: str, context: str = "training") -> RunInput:
-    name, version = parse_data_uri(uri)
-    return RunInput(name=name, source_type="stead-dataset", source=uri, context=context, uri=uri, digest=version)
+def resolve_input(uri: str, context: str = "training", settings: "Settings | None" = None) -> RunInput:
+    """The dataset version ``uri`` names, pinned: ``@latest`` becomes its number, and the
+    digest is the version's manifest hash, so the run names exactly the data it used."""
+    from stead.data import get_version
+
+    parse_data_uri(uri)
+    version = get_version(uri, settings=settings)
+    return RunInput(
+        name=version.name,
+        digest=version.manifest_hash[:64],
+        source_type="stead-dataset",
+        source=version.path,
+        profile=json.dumps(version.profile) if version.profile else None,
+        context=context,
+        uri=version.uri,
+    )

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NoReturn
 from urllib.parse import unquote
 
 from stead.errors import InvalidParameter
 
-__all__ = ["MAX_PATH_BYTES", "normalize_artifact_path", "normalize_object_path", "join_path"]
+__all__ = ["MAX_PATH_BYTES", "join_path", "normalize_artifact_path", "normalize_object_path"]
 
 # S3's limit on a key; a longer path could be stored locally but never mirrored to S3.
 MAX_PATH_BYTES = 1024
@@ -70,12 +71,11 @@ def _decodings(path: str) -> list[str]:
     """``path`` and each distinct percent-decoding of it, until decoding changes nothing."""
     forms = [path]
     for _ in range(_MAX_DECODES):
-        decoded = unquote(forms[-1], errors="strict") if "%" in forms[-1] else forms[-1]
+        decoded = unquote(forms[-1], errors="replace")
         if decoded == forms[-1]:
             return forms
         forms.append(decoded)
     _reject(path, f"is still percent-encoded after {_MAX_DECODES} decodings")
-    raise AssertionError("unreachable")
 
 
 def _check_form(form: str, *, original: str, decoded: bool) -> None:
@@ -88,16 +88,21 @@ def _check_form(form: str, *, original: str, decoded: bool) -> None:
             _reject(original, f"contains {name}{how}")
     if form.startswith("//"):
         _reject(original, f"starts with '//' (a network host){how}")
-    if form.startswith("/") or form.startswith("~"):
+    if form.startswith("/"):
         _reject(original, f"is absolute{how}")
+    if form.startswith("~"):
+        _reject(original, f"starts with '~' (a home directory){how}")
     if _SCHEME.match(form):
         _reject(original, f"starts with a URL scheme or drive letter{how}")
     for segment in form.split("/"):
         if segment == "..":
             _reject(original, f"contains a '..' segment{how}")
+        if segment == "." and decoded:
+            _reject(original, "contains a percent-encoded '.' segment")
         if _DRIVE.match(segment):
             _reject(original, f"contains a drive letter{how}")
 
 
-def _reject(path: str, what: str) -> None:
-    raise InvalidParameter(f"Artifact path {path!r} {what}. {_HINT}", path=path)
+def _reject(path: str, what: str) -> NoReturn:
+    shown = repr(path) if len(path) <= 200 else f"{path[:200]!r}..."  # keep errors one line
+    raise InvalidParameter(f"Artifact path {shown} {what}. {_HINT}", path=path)

@@ -1,0 +1,52 @@
+"""Pipelines: a DAG of plain Python functions with cached, recorded, scalable steps.
+
+Describe (``dsl``, ``graph``), run (``runner``, ``executors``), persist (``cache_key``,
+``serializers``, ``records``). Importing this package stays light: the runner and its
+database code load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from stead.pipelines.dsl import Condition, Output, Pipeline, Step, pipeline, step, when
+
+__all__ = [
+    "step",
+    "pipeline",
+    "when",
+    "Step",
+    "Pipeline",
+    "Output",
+    "Condition",
+    "run_pipeline",
+    "resume_pipeline",
+    "load_output",
+    "load_pipeline",
+    "PipelineRun",
+    "StepRun",
+]
+
+_LAZY = {
+    "run_pipeline": "stead.pipelines.runner",
+    "resume_pipeline": "stead.pipelines.runner",
+    "load_output": "stead.pipelines.runner",
+    "load_pipeline": "stead.pipelines.loader",
+    "PipelineRun": "stead.pipelines.records",
+    "StepRun": "stead.pipelines.records",
+}
+
+if TYPE_CHECKING:
+    from stead.pipelines.loader import load_pipeline
+    from stead.pipelines.records import PipelineRun, StepRun
+    from stead.pipelines.runner import load_output, resume_pipeline, run_pipeline
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stead.pipelines' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

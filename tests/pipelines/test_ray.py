@@ -1,0 +1,87 @@
+"""The Ray executor against a local Ray cluster started by the test on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from stead.errors import BackendUnavailable
+from stead.pipelines import load_output, run_pipeline
+
+ray = pytest.importorskip("ray")
+
+PIPE = """
+import os
+import stead.pipelines as sp
+
+@sp.step(resources={"cpu": 1, "memory": "64Mi"})
+def load(n: int) -> list:
+    print("on ray", n)
+    return list(range(n))
+
+@sp.step(resources={"cpu": 1})
+def square(data: list) -> list:
+    return [x * x for x in data]
+
+@sp.step(retries=1)
+def fails(data: list) -> int:
+    raise ValueError("nope")
+
+@sp.step
+def pid() -> int:
+    return os.getpid()
+
+@sp.pipeline
+def on_ray(n: int = 4):
+    square(load(n))
+    pid()
+
+@sp.pipeline
+def failing():
+    fails(load(2))
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():  # type: ignore[no-untyped-def]
+    ray.init(address="local", include_dashboard=False, num_cpus=2, log_to_driver=False,
+             _node_ip_address="127.0.0.1")
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_steps_run_as_ray_tasks(ray_cluster, settings, write_module):
+    import os
+
+    mod = write_module(PIPE)
+    run = run_pipeline(mod.on_ray, settings=settings, executor="ray")
+    assert run.status == "SUCCEEDED", run.error
+    assert run.executor == "ray"
+    assert load_output(run, "square", settings) == [0, 1, 4, 9]
+    assert load_output(run, "pid", settings) != os.getpid()
+    assert run.step("load").logs == "on ray 4\n"
+    again = run_pipeline(mod.on_ray, settings=settings, executor="ray")
+    assert {s.status for s in again.steps} == {"CACHED"}
+
+    failed = run_pipeline(mod.failing, settings=settings, executor="ray")
+    assert failed.status == "FAILED" and failed.step("fails").attempt == 2
+    assert "ValueError: nope" in failed.error
+
+
+def test_ray_resources_map_to_task_options():
+    from stead.pipelines.dsl import step
+    from stead.pipelines.executors.ray import ray_options
+
+    gpu_step = step(resources={"cpu": 2, "gpu": 1, "memory": "1Gi"})(lambda: 1)
+    assert ray_options(gpu_step.resources) == {"num_cpus": 2.0, "num_gpus": 1.0, "max_retries": 0, "memory": 1024**3}
+
+
+def test_unreachable_ray_address_fails_before_running(settings, write_module):
+    mod = write_module(PIPE)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free, and nothing listens on it
+    with pytest.raises(BackendUnavailable, match=f"No Ray cluster answers at 127.0.0.1:{port}"):
+        run_pipeline(mod.on_ray, settings=settings, executor="ray", executor_options={"address": f"127.0.0.1:{port}"})

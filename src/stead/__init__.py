@@ -35,6 +35,11 @@ _LAZY = {
     "save_model": "stead.models.save",
     "log_model": "stead.models.log",
     "load_model": "stead.models.pyfunc",
+    # pipelines
+    "step": "stead.pipelines.dsl",
+    "pipeline": "stead.pipelines.dsl",
+    "when": "stead.pipelines.dsl",
+    "run_pipeline": "stead.pipelines.runner",
     # registry
     "register_model": "stead.registry",
     "RegistryClient": "stead.registry.client",
@@ -52,6 +57,8 @@ if TYPE_CHECKING:
     from stead.models.log import log_model
     from stead.models.pyfunc import load_model
     from stead.models.save import save_model
+    from stead.pipelines.dsl import pipeline, step, when
+    from stead.pipelines.runner import run_pipeline
     from stead.registry import register_model
     from stead.registry.client import RegistryClient
     from stead.tracking.client import TrackingClient

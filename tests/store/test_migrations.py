@@ -47,3 +47,17 @@ def test_bad_store_url():
         open_store("mysql://x@y/z")
     with pytest.raises(InvalidParameter, match="not a database URL"):
         open_store("::::")
+
+
+def test_a_current_store_opens_without_importing_alembic(store_url):
+    """The fast path: a current store is recognised from the migration files alone."""
+    import subprocess
+    import sys
+
+    open_store(store_url).dispose()
+    code = (
+        "import sys; from stead.store import open_store; "
+        f"open_store({store_url!r}).dispose(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -79,7 +79,9 @@ def run() -> None:
     """Entry point: SteadError becomes one red line and its exit code, not a traceback."""
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click returns the code of a typer.Exit instead of raising it.
+        result = app(standalone_mode=False)
+        sys.exit(result if isinstance(result, int) else 0)
     except SteadError as exc:
         if debug:
             raise

@@ -131,8 +131,59 @@ def _migration_lock(store: Store, conn: Connection) -> Iterator[None]:
         yield
 
 
+@lru_cache(maxsize=1)
+def _revision_graph() -> dict[str, tuple[str, ...]]:
+    """revision -> the revisions it needs (down_revision and depends_on), read from the
+    migration files without importing Alembic: opening a current store stays cheap."""
+    import ast
+
+    graph: dict[str, tuple[str, ...]] = {}
+    for path in sorted((_MIGRATIONS / "versions").glob("*.py")):
+        fields: dict[str, object] = {}
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name in ("revision", "down_revision", "depends_on"):
+                    fields[name] = ast.literal_eval(node.value)
+        needs: list[str] = []
+        for key in ("down_revision", "depends_on"):
+            value = fields.get(key)
+            if isinstance(value, str):
+                needs.append(value)
+            elif isinstance(value, (tuple, list)):
+                needs.extend(value)
+        graph[str(fields["revision"])] = tuple(needs)
+    return graph
+
+
+def _is_current(conn: Connection) -> bool:
+    """True when the stamped revisions imply every revision this stead ships."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        stamped = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except DBAPIError:
+        conn.rollback()
+        return False
+    conn.rollback()
+    graph = _revision_graph()
+    if not stamped <= graph.keys():
+        return False  # unknown revisions: the full check below explains
+    seen: set[str] = set()
+    todo = list(stamped)
+    while todo:
+        rev = todo.pop()
+        if rev not in seen:
+            seen.add(rev)
+            todo.extend(graph[rev])
+    return seen == graph.keys()
+
+
 def ensure_schema(store: Store) -> None:
     """Bring the store to this stead's schema, or refuse if the store is newer."""
+    with store.engine.connect() as conn:
+        if _is_current(conn):
+            return
     heads = expected_heads()
     with store.engine.connect() as conn:
         current = current_revisions(conn)

@@ -6,12 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from stead.pipelines import run_pipeline
 from stead.pipelines.loader import load_pipeline
-from stead.pipelines.routes import routes
+from stead.server.app import create_app
 
 PIPE = """
 import stead.pipelines as sp
@@ -28,9 +27,7 @@ def retrain(x: int = 1):
 
 @pytest.fixture
 def api(settings):  # type: ignore[no-untyped-def]
-    app = Starlette(routes=routes)
-    app.state.settings = settings
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client
 
 
@@ -40,7 +37,7 @@ def test_start_a_known_pipeline_and_read_it_back(api, settings, tmp_path: Path):
     ref = f"{path}:retrain"
     first = run_pipeline(load_pipeline(ref), settings=settings)  # now the store knows it
     response = api.post("/api/stead/v1/pipelines/runs", json={"pipeline": ref, "params": {"x": 21}})
-    assert response.status_code == 202, response.text
+    assert response.status_code == 200, response.text
     run_id = response.json()["run_id"]
     deadline = time.monotonic() + 120
     while True:  # the run is its own process: poll its record
@@ -65,5 +62,14 @@ def test_bad_requests_get_mlflow_error_bodies(api, tmp_path: Path, settings):
     assert bad.status_code == 400 and "has no parameter" in bad.json()["message"]
     bad = api.post("/api/stead/v1/pipelines/runs", json={"pipeline": ref, "executor": "spark"})
     assert bad.status_code == 400 and "Unknown executor" in bad.json()["message"]
-    assert api.post("/api/stead/v1/pipelines/runs", content=b"{nope").json()["error_code"] == "BAD_REQUEST"
+    malformed = api.post("/api/stead/v1/pipelines/runs", content=b"{nope", headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400  # as every stead server endpoint answers malformed JSON
+    assert malformed.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert api.get("/api/stead/v1/pipelines/runs/doesnotexist").status_code == 404
+
+
+def test_starting_runs_needs_an_admin_when_auth_is_on(settings):
+    with TestClient(create_app(settings, auth=True)) as client:
+        anonymous = client.post("/api/stead/v1/pipelines/runs", json={"pipeline": "x.py:p"})
+        assert anonymous.status_code == 401
+        assert client.get("/api/stead/v1/pipelines/runs").status_code == 401

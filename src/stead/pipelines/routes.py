@@ -1,16 +1,17 @@
-"""REST routes to start and read pipeline runs, under ``/api/stead/v1/pipelines/``.
+"""REST endpoints to start and read pipeline runs, under ``/api/stead/v1/pipelines/``.
 
 So that alerts and other systems can trigger retraining:
 
     POST /api/stead/v1/pipelines/runs       {"pipeline": "file.py:name" | "schedule": "weekly",
                                              "params": {...}, "executor": "local", "no_cache": false}
-                                            -> 202 {"run_id": "...", "status": "PENDING"}
+                                            -> {"run_id": "...", "status": "PENDING"}
     GET  /api/stead/v1/pipelines/runs       ?pipeline=NAME&max_results=50 -> {"runs": [...]}
     GET  /api/stead/v1/pipelines/runs/{id}  -> {"run": {... "steps": [...]}}
 
 Only pipelines this store already knows (run before, or scheduled) can be started over
 HTTP: the API never imports a file path it has not seen. Each run is its own process.
-Errors use the MLflow JSON shape ``{"error_code", "message"}``.
+The endpoints are a table the stead server mounts, so its authentication guards them:
+reading needs a login, starting a run (code executing on the server) needs an admin.
 """
 
 from __future__ import annotations
@@ -23,27 +24,14 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
-from stead.errors import BadRequest, InvalidParameter, NotFound, SteadError
+from stead.errors import BadRequest, InvalidParameter, NotFound
+from stead.server.endpoint import ADMIN, AUTHENTICATED, ApiCall, Endpoint
 
 if TYPE_CHECKING:
     from stead.config import Settings
+    from stead.server.context import ServerContext
 
-__all__ = ["routes", "PREFIX"]
-
-PREFIX = "/api/stead/v1/pipelines"
-
-
-def _settings(request: Request) -> "Settings":
-    found = getattr(request.app.state, "settings", None)
-    if found is None:
-        from stead.config import load_settings
-
-        found = request.app.state.settings = load_settings()
-    return found  # type: ignore[no-any-return]
+__all__ = ["ENDPOINTS"]
 
 
 def _records(settings: "Settings") -> Any:
@@ -53,24 +41,11 @@ def _records(settings: "Settings") -> Any:
     return PipelineRecords(open_pipeline_store(settings))
 
 
-def _error(exc: SteadError) -> JSONResponse:
-    return JSONResponse(exc.to_json(), status_code=exc.http_status)
+def start_run(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
+    return _start(ctx.settings, call.params)
 
 
-async def start_run(request: Request) -> JSONResponse:
-    from starlette.concurrency import run_in_threadpool
-
-    try:
-        body = await request.json()
-    except ValueError:
-        return _error(BadRequest("The body must be JSON: {\"pipeline\": \"file.py:name\", \"params\": {...}}"))
-    try:
-        return await run_in_threadpool(_start, _settings(request), body)
-    except SteadError as exc:
-        return _error(exc)
-
-
-def _start(settings: "Settings", body: Any) -> JSONResponse:
+def _start(settings: "Settings", body: Any) -> dict[str, Any]:
     from stead.pipelines.executors import EXECUTORS
     from stead.pipelines.loader import load_pipeline
     from stead.pipelines.records import PipelineRun, RunStatus, now_ms
@@ -106,7 +81,7 @@ def _start(settings: "Settings", body: Any) -> JSONResponse:
                       no_cache=bool(body.get("no_cache")), trigger="api")
     records.create_pending(run)
     _launch(settings, run)
-    return JSONResponse({"run_id": run.run_id, "status": run.status}, status_code=202)
+    return {"run_id": run.run_id, "status": run.status}
 
 
 def _launch(settings: "Settings", run: Any) -> None:
@@ -124,34 +99,28 @@ def _launch(settings: "Settings", run: Any) -> None:
         subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-async def list_runs(request: Request) -> JSONResponse:
-    from starlette.concurrency import run_in_threadpool
-
+def list_runs(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
+    raw = call.params.get("max_results", 50)
     try:
-        limit = int(request.query_params.get("max_results", "50"))
-    except ValueError:
-        return _error(InvalidParameter("max_results must be an integer"))
-    pipeline = request.query_params.get("pipeline")
-    try:
-        runs = await run_in_threadpool(lambda: _records(_settings(request)).list(pipeline, min(limit, 1000)))
-    except SteadError as exc:
-        return _error(exc)
-    return JSONResponse({"runs": [r.to_json() for r in runs]})
+        limit = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"max_results must be an integer, got {raw!r}") from None
+    pipeline = call.params.get("pipeline")
+    runs = _records(ctx.settings).list(pipeline, max(1, min(limit, 1000)))
+    return {"runs": [r.to_json() for r in runs]}
 
 
-async def get_run(request: Request) -> JSONResponse:
-    from starlette.concurrency import run_in_threadpool
-
-    run_id = request.path_params["run_id"]
-    try:
-        run = await run_in_threadpool(lambda: _records(_settings(request)).get(run_id))
-    except SteadError as exc:
-        return _error(exc)
-    return JSONResponse({"run": run.to_json()})
+def get_run(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
+    run = _records(ctx.settings).get(str(call.path_params["run_id"]))
+    return {"run": run.to_json()}
 
 
-routes: list[Route] = [
-    Route(f"{PREFIX}/runs", start_run, methods=["POST"]),
-    Route(f"{PREFIX}/runs", list_runs, methods=["GET"]),
-    Route(f"{PREFIX}/runs/{{run_id}}", get_run, methods=["GET"]),
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("POST", "/pipelines/runs", start_run, ADMIN, "Start a run of a pipeline this store knows",
+             request_fields=("pipeline", "schedule", "params", "executor", "no_cache"),
+             response_fields=("run_id", "status")),
+    Endpoint("GET", "/pipelines/runs", list_runs, AUTHENTICATED, "List pipeline runs",
+             request_fields=("pipeline", "max_results"), response_fields=("runs",)),
+    Endpoint("GET", "/pipelines/runs/{run_id}", get_run, AUTHENTICATED, "Get a pipeline run with its steps",
+             response_fields=("run",)),
 ]

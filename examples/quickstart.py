@@ -13,15 +13,29 @@ from pathlib import Path
 import stead
 
 
-def make_data(seed: int = 7):
+HERE = Path(__file__).resolve().parent
+
+
+def write_customers(path: Path, seed: int = 7) -> None:
     """A churn-like tabular data set: 2,000 customers, 8 features, a binary label."""
+    import numpy as np
     from sklearn.datasets import make_classification
-    from sklearn.model_selection import train_test_split
 
     X, y = make_classification(
         n_samples=2000, n_features=8, n_informative=5, weights=[0.7, 0.3], random_state=seed
     )
-    return train_test_split(X, y, test_size=0.25, random_state=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "customer_id," + ",".join(f"f{i}" for i in range(8)) + ",churned"
+    rows = np.column_stack([np.arange(len(y)), X, y])
+    np.savetxt(path, rows, delimiter=",", header=header, comments="", fmt=["%d"] + ["%.6f"] * 8 + ["%d"])
+
+
+def load_split(csv: Path, seed: int = 7):  # type: ignore[no-untyped-def]
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    table = np.loadtxt(csv, delimiter=",", skiprows=1)
+    return train_test_split(table[:, 1:9], table[:, 9].astype(int), test_size=0.25, random_state=seed)
 
 
 def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
@@ -30,6 +44,7 @@ def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
 
     X_train, X_test, y_train, y_test = data
     with stead.start_run("churn", run_name=f"logreg-C{C}", seed=7) as run:
+        stead.log_input("data:/customers@latest")
         stead.log_params({"model": "LogisticRegression", "C": C, "max_iter": max_iter})
         model = LogisticRegression(C=C, max_iter=max_iter)
         model.fit(X_train, y_train)
@@ -47,8 +62,19 @@ def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    data = make_data()
-    print("1. Tracking: training three models, each a tracked run")
+    import stead.data
+
+    print("1. Data: version the customer table and check it against expectations")
+    source = HERE / "data" / "customers.csv"
+    write_customers(source)
+    added = stead.data.add(source, "customers", message="quickstart data")
+    print(f"   {added.version.uri}: {added.version.num_files} file, {added.version.num_bytes:,} bytes")
+    report = stead.data.validate(added.version.uri, HERE / "expectations.yaml", raise_on_failure=True)
+    print(f"   validation: {report.summary()}")
+    data = load_split(stead.data.get(added.version.uri))  # a local copy of exactly that version
+
+    print()
+    print("2. Tracking: training three models, each a tracked run")
     for C in (0.01, 0.1, 1.0):
         run_id = train(C, 200, data)
         print(f"   run {run_id}  C={C}")
@@ -61,7 +87,7 @@ def main() -> None:
 
 
     print()
-    print("2. Registry: register the best model and point the production alias at it")
+    print("3. Registry: register the best model and point the production alias at it")
     import stead.registry as registry
 
     version = stead.register_model(f"runs:/{best.info.run_id}/model", "churn")
@@ -69,10 +95,21 @@ def main() -> None:
     print(f"   models:/churn/{version.version} is now models:/churn@production")
 
     print()
-    print("3. Load the production model by its alias and predict")
+    print("4. Load the production model by its alias and predict")
     model = stead.load_model("models:/churn@production")
     X_test = data[1]
     print(f"   predictions for 5 customers: {model.predict(X_test[:5]).tolist()}")
+
+
+    print()
+    print("5. Pipeline: validate -> train -> evaluate -> register as churn@staging if good enough")
+    from stead.pipelines import load_pipeline, run_pipeline
+
+    pipeline = load_pipeline(f"{HERE / 'churn' / 'pipeline.py'}:train_pipeline")
+    first = run_pipeline(pipeline, {"n_estimators": 30})
+    again = run_pipeline(pipeline, {"n_estimators": 30})
+    cached = sum(1 for s in again.steps if s.cache_hit)
+    print(f"   run {first.run_id}: {first.status}; the same run again: {cached} of {len(again.steps)} steps cached")
 
     print()
     print("Where to look:")
@@ -80,6 +117,8 @@ def main() -> None:
     print(f"   stead runs show {best.info.run_id}")
     print("   stead models show churn")
     print("   stead models card churn@production")
+    print("   stead data versions customers")
+    print(f"   stead pipeline graph {first.run_id}")
     print(f"   metadata store: {client.settings.resolved_store_url}")
 
 

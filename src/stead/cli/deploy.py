@@ -1,0 +1,147 @@
+"""``stead deploy``: deployments with canary, A/B and shadow variants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from stead.cli.common import JSON_OPTION
+from stead.errors import InvalidParameter
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _service() -> Any:
+    from stead.cli.common import settings
+    from stead.registry.client import RegistryClient
+    from stead.serving.deployments import Deployments
+
+    registry = RegistryClient(settings())
+    store = getattr(registry.backend, "store", None)
+    if store is None:
+        from stead.store import open_store
+
+        store = open_store(settings().resolved_store_url)
+    return Deployments(store, registry)
+
+
+def _show(dep: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(dep.to_dict(), indent=2))
+        return
+    from stead.cli.output import print_table
+
+    title = f"deployment {dep.name}" + (f" (sticky by header {dep.sticky_header})" if dep.sticky_header else "")
+    print_table(title, ["variant", "model", "weight", "shadow"],
+                [[v.name, v.model, str(v.weight), "yes" if v.shadow else ""] for v in dep.variants])
+
+
+@app.command("create")
+def create(
+    name: str = typer.Argument(..., help="Deployment name (also the model name in /v2 URLs)."),
+    model: str = typer.Option(..., "--model", help="The primary model: NAME@ALIAS or NAME/VERSION."),
+    canary: str = typer.Option(None, "--canary", help="A canary model that gets --weight percent of traffic."),
+    weight: int = typer.Option(10, "--weight", min=0, max=100, help="Percent of traffic for the canary."),
+    shadow: list[str] = typer.Option(None, "--shadow", help="A shadow model: gets a copy of traffic, never answers."),
+    sticky_header: str = typer.Option(None, "--sticky-header",
+                                      help="Route by a hash of this request header (A/B stickiness)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a deployment: a primary model, optionally a canary and shadows.
+
+    Example: stead deploy create churn --model churn@production --canary churn@staging --weight 10
+    """
+    from stead.serving.deployments import Variant
+
+    variants = [Variant("primary", model, 100 - (weight if canary else 0))]
+    if canary:
+        variants.append(Variant("canary", canary, weight))
+    for i, ref in enumerate(shadow or []):
+        variants.append(Variant("shadow" if i == 0 else f"shadow{i + 1}", ref, 0, shadow=True))
+    _show(_service().create(name, variants, sticky_header=sticky_header), as_json)
+
+
+@app.command("list")
+def list_(as_json: bool = JSON_OPTION) -> None:
+    """List deployments and their traffic split.
+
+    Example: stead deploy list --json
+    """
+    deps = _service().list()
+    if as_json:
+        typer.echo(json.dumps([d.to_dict() for d in deps], indent=2))
+        return
+    from stead.cli.output import print_table
+
+    print_table(None, ["deployment", "variants"],
+                [[d.name, ", ".join(f"{v.name}={v.model}:{'shadow' if v.shadow else v.weight}" for v in d.variants)]
+                 for d in deps])
+
+
+@app.command("show")
+def show(name: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
+    """Show one deployment's variants, models and weights.
+
+    Example: stead deploy show churn
+    """
+    _show(_service().get(name), as_json)
+
+
+@app.command("set-traffic")
+def set_traffic(
+    name: str = typer.Argument(...),
+    weights: list[str] = typer.Argument(..., help="VARIANT=PERCENT pairs, adding up to 100."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Change the traffic split; running servers follow within their poll interval.
+
+    Example: stead deploy set-traffic churn primary=75 canary=25
+    """
+    parsed: dict[str, int] = {}
+    for pair in weights:
+        variant, sep, value = pair.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise InvalidParameter(f"{pair!r} is not VARIANT=PERCENT (e.g. canary=25)")
+        parsed[variant.strip()] = int(value)
+    _show(_service().set_traffic(name, parsed), as_json)
+
+
+@app.command("promote")
+def promote(
+    name: str = typer.Argument(...),
+    variant: str = typer.Option(None, "--variant", help="Which variant to promote (default: the canary)."),
+    reason: str = typer.Option("", "--reason", help="Recorded in the registry's alias audit log."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Move the primary's alias to the canary's version and all traffic to the primary.
+
+    Example: stead deploy promote churn --reason "canary AUC +2%"
+    """
+    _show(_service().promote(name, variant, reason=reason), as_json)
+
+
+@app.command("rollback")
+def rollback(
+    name: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason", help="Recorded in the registry's alias audit log."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Move the primary's alias back to its previous version and take traffic off canaries.
+
+    Example: stead deploy rollback churn --reason "latency regression"
+    """
+    _show(_service().rollback(name, reason=reason), as_json)
+
+
+@app.command("delete")
+def delete(name: str = typer.Argument(...)) -> None:
+    """Delete a deployment (the models and aliases stay).
+
+    Example: stead deploy delete churn
+    """
+    _service().delete(name)
+    typer.echo(f"deleted deployment {name}")

@@ -1,0 +1,85 @@
+"""``stead serve``: a model server (Open Inference Protocol, MLflow scoring, /metrics)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import typer
+
+from stead.errors import InvalidParameter
+
+__all__ = ["app"]
+
+# Options may follow the model URI (`stead serve models:/churn@production --port 8080`).
+app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
+                  context_settings={"allow_interspersed_args": True})
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.callback()
+def serve(
+    model: str = typer.Argument(None, help="What to serve: models:/NAME@ALIAS, models:/NAME/VERSION, "
+                                           "runs:/RUN/PATH or a model directory."),
+    deployment: str = typer.Option(None, "--deployment", help="Serve a stored deployment (stead deploy create)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the model)."),
+    name: str = typer.Option(None, "--name", help="Model name in /v2 URLs (default: the registered name)."),
+    max_batch_size: int = typer.Option(64, "--max-batch-size", min=1,
+                                       help="Most requests run through the model at once (1 turns batching off)."),
+    max_latency_ms: float = typer.Option(0.0, "--max-latency-ms", min=0.0,
+                                         help="Hold a batch that is not full up to this long to gather more."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Seconds per request before a 504."),
+    max_body_bytes: int = typer.Option(32 * 1024 * 1024, "--max-body-bytes", min=1,
+                                       help="Largest request body; larger ones get 413."),
+    poll: float = typer.Option(10.0, "--poll", min=0.0,
+                               help="Seconds between checks of the registry for moved aliases (0: never)."),
+    log_sample: float = typer.Option(0.0, "--log-sample", min=0.0, max=1.0,
+                                     help="Fraction of requests written to the prediction log."),
+    log_flush: float = typer.Option(5.0, "--log-flush", min=0.01, help="Seconds between prediction log writes."),
+    store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
+    artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
+) -> None:
+    """Serve a registered model or a deployment over HTTP (V2 /v2/..., MLflow /invocations, /metrics).
+
+    Example: stead serve models:/churn@production --port 8080 --workers 2
+    """
+    import uvicorn
+
+    from stead.cli.common import settings as load
+    from stead.serving.app import OPTIONS_ENV, ServeOptions, create_serving_app
+
+    if (model is None) == (deployment is None):
+        raise InvalidParameter("Name a model URI or --deployment NAME (one of the two)")
+    settings = load().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
+    options = ServeOptions(model=model, deployment=deployment, name=name, max_batch_size=max_batch_size,
+                           max_latency_ms=max_latency_ms, timeout_s=timeout, max_body_bytes=max_body_bytes,
+                           poll_s=poll, log_sample=log_sample, log_flush_s=log_flush)
+    if deployment is not None:
+        from stead.serving.deployments import Deployments
+        from stead.store import open_store
+
+        store = open_store(settings.resolved_store_url)
+        Deployments(store).get(deployment)  # a typo fails here, in one line, not in a worker
+        store.dispose()
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    what = model or f"deployment {deployment}"
+    typer.echo(f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
+    if host not in _LOOPBACK:
+        typer.echo(f"warning: binding {host}: anyone who can reach it can call the model; put it behind a proxy "
+                   "with authentication.", err=True)
+    sys.stdout.flush()
+    common = dict(host=host, port=port, http=http, loop=loop, log_level="warning", access_log=False,
+                  timeout_keep_alive=30, timeout_graceful_shutdown=max(timeout, 5.0), backlog=4096)
+    if workers == 1:
+        uvicorn.run(create_serving_app(settings, options), **common)  # type: ignore[arg-type]
+        return
+    os.environ[OPTIONS_ENV] = options.to_json()
+    os.environ["STEAD_STORE_URL"] = settings.resolved_store_url
+    os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
+    os.environ["STEAD_HOME"] = str(settings.home)
+    uvicorn.run("stead.serving.app:app_factory", factory=True, workers=workers, **common)  # type: ignore[arg-type]

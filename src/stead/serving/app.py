@@ -1,0 +1,156 @@
+"""The composition root of the model server: ``create_serving_app(settings, options)``.
+
+It builds the endpoint (variants, runtimes, batchers), the metrics registry, the prediction
+log and the route table, and returns one Starlette app. Models load in the background after
+start: ``/v2/health/live`` answers at once, ``/v2/health/ready`` and ``/ping`` once every
+live variant's model is loaded and warmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+
+from stead.config import Settings
+from stead.serving.handlers import Handlers
+from stead.serving.metrics import ServingMetrics
+
+__all__ = ["ServeOptions", "create_serving_app", "app_factory", "OPTIONS_ENV"]
+
+log = logging.getLogger("stead.serving")
+OPTIONS_ENV = "STEAD_SERVE_OPTIONS"  # how `stead serve --workers N` hands options to its workers
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `stead serve` was asked to serve, and how."""
+
+    model: str | None = None
+    deployment: str | None = None
+    name: str | None = None
+    max_batch_size: int = 64
+    max_latency_ms: float = 0.0
+    timeout_s: float = 60.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    poll_s: float = 10.0
+    log_sample: float = 0.0
+    log_flush_s: float = 5.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ServeOptions":
+        return cls(**json.loads(text))
+
+
+def _resolver(settings: Settings) -> Any:
+    """``ref -> (uri, version)``: registry references are pinned to a version number."""
+    cache: dict[str, Any] = {}
+
+    def resolve(ref: str) -> tuple[str, str | None]:
+        from stead.serving.deployments import parse_model_ref
+
+        is_path = not ref.startswith("models:/") and ("@" not in ref and ref.count("/") != 1 or os.path.isdir(ref))
+        if ref.startswith(("runs:/", "file://")) or is_path:
+            return ref, None
+        if "registry" not in cache:
+            from stead.registry.client import RegistryClient
+
+            cache["registry"] = RegistryClient(settings)
+        parse_model_ref(ref)
+        mv = cache["registry"].get_version(ref)
+        return f"models:/{mv.name}/{mv.version}", str(mv.version)
+
+    return resolve
+
+
+def default_name(ref: str) -> str:
+    from pathlib import Path
+
+    if ref.startswith("models:/") or "@" in ref:
+        return ref.removeprefix("models:/").split("@")[0].split("/")[0]
+    return Path(ref.rstrip("/")).name or "model"
+
+
+def create_serving_app(settings: Settings, options: ServeOptions) -> Starlette:
+    """One model server: ``options.model`` (a URI) or ``options.deployment`` (a stored deployment)."""
+    from stead.serving.deployments import Deployment, Deployments, Variant
+    from stead.serving.swap import Endpoint
+
+    if (options.model is None) == (options.deployment is None):
+        raise ValueError("serve exactly one of a model URI or a deployment")
+    resolve = _resolver(settings)
+    load_deployment = None
+    initial = None
+    if options.deployment is not None:
+        name = options.deployment
+        holder: dict[str, Any] = {}
+
+        def load_deployment() -> Deployment:
+            if "svc" not in holder:
+                from stead.store import open_store
+
+                holder["svc"] = Deployments(open_store(settings.resolved_store_url))
+            return holder["svc"].get(name)
+    else:
+        assert options.model is not None
+        name = options.name or default_name(options.model)
+        initial = Deployment(name, (Variant("default", options.model, 100),))
+    metrics = ServingMetrics(name)
+    client = None
+    if options.deployment is not None or options.model.startswith(("models:/", "runs:/")) or "@" in (options.model or ""):
+        from stead.tracking.client import TrackingClient
+
+        client = TrackingClient(settings)
+    endpoint = Endpoint(name, resolve, metrics, client=client, load_deployment=load_deployment, initial=initial,
+                        max_batch_size=options.max_batch_size, max_latency_ms=options.max_latency_ms)
+    prediction_log = None
+    if options.log_sample > 0:
+        from stead.artifacts.factory import open_artifact_store
+        from stead.serving.prediction_log import PredictionLog
+
+        prediction_log = PredictionLog(open_artifact_store(settings.resolved_artifacts_url, settings.aws), name,
+                                       sample=options.log_sample, flush_s=options.log_flush_s)
+    handlers = Handlers(endpoint, metrics, prediction_log, timeout_s=options.timeout_s,
+                        max_body_bytes=options.max_body_bytes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[Any]] = []
+
+        async def start() -> None:
+            try:
+                await endpoint.refresh()
+            except Exception:  # noqa: BLE001 - stay live and not ready; the log says why
+                log.exception("loading %s failed", name)
+            if options.poll_s > 0 and (options.deployment is not None or client is not None):
+                tasks.append(asyncio.get_running_loop().create_task(endpoint.poll(options.poll_s)))
+
+        tasks.append(asyncio.get_running_loop().create_task(start()))
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            await handlers.drain_shadows()
+            await endpoint.close()
+            if prediction_log is not None:
+                await asyncio.get_running_loop().run_in_executor(None, prediction_log.close)
+
+    return Starlette(routes=handlers.routes(), lifespan=lifespan)
+
+
+def app_factory() -> Starlette:
+    """For ``uvicorn --factory`` worker processes: options from ``STEAD_SERVE_OPTIONS``."""
+    from stead.config import load_settings
+
+    return create_serving_app(load_settings(), ServeOptions.from_json(os.environ[OPTIONS_ENV]))

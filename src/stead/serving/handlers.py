@@ -1,0 +1,305 @@
+"""HTTP routes of the model server: thin adapters from the two protocols to the endpoint.
+
+The inference routes are plain ASGI callables (no Request/Response objects on the hot
+path): read the body under a size limit, decode, pick a variant, check the signature,
+queue on the variant's batcher with a deadline, encode. Errors are JSON: ``{"error": ...}``
+on V2 routes, MLflow's ``{"error_code", "message"}`` on ``/invocations``; both add
+``fields`` (one entry per bad field) when the input did not match the signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from typing import Any
+
+import msgspec
+import numpy as np
+from starlette.routing import Route
+
+from stead import __version__
+from stead.errors import NotFound, RequestTooLarge, SteadError, http_status_for
+from stead.serving.metrics import CONTENT_TYPE as METRICS_TYPE
+from stead.serving.metrics import ServingMetrics
+from stead.serving.routing import choose, key_point
+from stead.serving.swap import Endpoint, LiveVariant
+
+__all__ = ["Handlers"]
+
+log = logging.getLogger("stead.serving")
+_encode = msgspec.json.Encoder().encode
+_JSON = [(b"content-type", b"application/json")]
+_TIMEOUT_MESSAGE = "Request processing time exceeded limit"
+
+
+async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = _JSON) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return v
+    return None
+
+
+async def _read_body(scope: dict[str, Any], receive: Any, limit: int) -> bytes:
+    length = _header(scope, b"content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise RequestTooLarge(f"Request body of {int(length)} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise asyncio.CancelledError
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
+            raise RequestTooLarge(f"Request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _v2_error(exc: SteadError) -> bytes:
+    body: dict[str, Any] = {"error": exc.message}
+    if exc.details.get("fields"):
+        body["fields"] = exc.details["fields"]
+    return _encode(body)
+
+
+def _mlflow_error(exc: SteadError) -> bytes:
+    body: dict[str, Any] = {"error_code": exc.code, "message": exc.message}
+    if exc.details.get("fields"):
+        body["fields"] = exc.details["fields"]
+    return _encode(body)
+
+
+class _Timeout(SteadError):
+    code = "DEADLINE_EXCEEDED"
+
+
+class Handlers:
+    """The route table over one endpoint."""
+
+    def __init__(self, endpoint: Endpoint, metrics: ServingMetrics, prediction_log: Any, *,
+                 timeout_s: float, max_body_bytes: int) -> None:
+        self.endpoint = endpoint
+        self.metrics = metrics
+        self.log = prediction_log
+        self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
+        self._shadow_tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- shared inference path -------------------------------------------------------
+    def _pick(self, scope: dict[str, Any], version: str | None) -> LiveVariant:
+        ep = self.endpoint
+        if not ep.ready:
+            raise _NotReady(f"Model {ep.name} is not ready yet; poll /v2/health/ready")
+        if version is not None:
+            v = ep.by_version(version)
+            if v is None:
+                raise NotFound(f"Model {ep.name} version {version} is not served here; it serves "
+                               f"{', '.join(x.version for x in ep.live)}")
+            return v
+        live = ep.live
+        if len(live) == 1:
+            return live[0]
+        key = _header(scope, ep.sticky_header) if ep.sticky_header else None
+        point = key_point(key.decode("latin-1")) if key else random.random()
+        return choose(live, point)
+
+    async def _infer(self, scope: dict[str, Any], inputs: Any, version: str | None) -> tuple[LiveVariant, Any]:
+        variant = self._pick(scope, version)
+        prepared = variant.runtime.prepare(inputs)  # no await between pick and submit: swaps stay atomic
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                outputs = await variant.batcher.submit(prepared)
+        except TimeoutError:
+            raise _Timeout(_TIMEOUT_MESSAGE, variant=variant) from None
+        for shadow in self.endpoint.shadows:
+            task = asyncio.get_running_loop().create_task(self._shadow(shadow, inputs, outputs))
+            self._shadow_tasks.add(task)
+            task.add_done_callback(self._shadow_tasks.discard)
+        return variant, outputs
+
+    async def _shadow(self, shadow: LiveVariant, inputs: Any, primary: dict[str, np.ndarray]) -> None:
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                outputs = await shadow.batcher.submit(shadow.runtime.prepare(inputs))
+        except Exception as exc:  # noqa: BLE001 - a shadow failure is counted, never returned
+            self.metrics.shadow(shadow.version, shadow.name, "error")
+            if self.log is not None:
+                self.log.record(shadow.name, shadow.version, "shadow", None, time.perf_counter() - start,
+                                inputs, {"error": str(exc)}, shadow=True, status=500)
+            return
+        same = primary.keys() == outputs.keys() and all(
+            np.array_equal(np.asarray(primary[k]), np.asarray(outputs[k])) for k in primary)
+        self.metrics.shadow(shadow.version, shadow.name, "match" if same else "mismatch")
+        if self.log is not None:
+            self.log.record(shadow.name, shadow.version, "shadow", None, time.perf_counter() - start, inputs,
+                            outputs, shadow=True)
+
+    async def drain_shadows(self) -> None:
+        if self._shadow_tasks:
+            await asyncio.gather(*list(self._shadow_tasks), return_exceptions=True)
+
+    def _done(self, variant: LiveVariant | None, protocol: str, status: int, start: float, request_id: str | None,
+              inputs: Any = None, outputs: Any = None) -> None:
+        seconds = time.perf_counter() - start
+        if variant is None:
+            live = self.endpoint.live
+            variant = live[0] if len(live) == 1 else None
+        self.metrics.request(variant.version if variant else "", variant.name if variant else "", protocol,
+                             status, seconds)
+        if self.log is not None and variant is not None and status == 200:
+            self.log.record(variant.name, variant.version, protocol, request_id, seconds, inputs, outputs)
+
+    # ---- V2 inference ----------------------------------------------------------------
+    async def v2_infer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from stead.serving.oip import decode_infer, encode_infer
+
+        start = time.perf_counter()
+        params = scope["path_params"]
+        variant: LiveVariant | None = None
+        request_id = None
+        try:
+            self._check_name(params["name"])
+            body = await _read_body(scope, receive, self.max_body_bytes)
+            live = self.endpoint.live
+            inputs, request_id = decode_infer(body, live[0].runtime.column_names if live else None)
+            variant, outputs = await self._infer(scope, inputs, params.get("version"))
+            out = encode_infer(self.endpoint.name, variant.version, request_id or str(uuid.uuid4()), outputs)
+        except SteadError as exc:
+            variant = exc.details.get("variant", variant)
+            status = 503 if isinstance(exc, _NotReady) else http_status_for(exc.code)
+            await _send(send, status, _v2_error(exc))
+            self._done(variant, "v2", status, start, request_id)
+            return
+        await _send(send, 200, out, self._headers(variant))
+        self._done(variant, "v2", 200, start, request_id, inputs, outputs)
+
+    @staticmethod
+    def _headers(variant: LiveVariant) -> list[tuple[bytes, bytes]]:
+        return [*_JSON, (b"x-stead-variant", variant.name.encode()), (b"x-stead-model-version", variant.version.encode())]
+
+    def _check_name(self, name: str) -> None:
+        if name != self.endpoint.name:
+            raise NotFound(f"Model {name} is not served here; this server serves {self.endpoint.name}")
+
+    # ---- MLflow scoring --------------------------------------------------------------
+    async def invocations(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from stead.serving.scoring import decode_invocation, encode_predictions
+
+        start = time.perf_counter()
+        variant: LiveVariant | None = None
+        try:
+            body = await _read_body(scope, receive, self.max_body_bytes)
+            ctype = (_header(scope, b"content-type") or b"application/json").decode("latin-1")
+            inputs = decode_invocation(body, ctype)
+            variant, outputs = await self._infer(scope, inputs, None)
+            out = encode_predictions(outputs)
+        except SteadError as exc:
+            variant = exc.details.get("variant", variant)
+            status = 503 if isinstance(exc, _NotReady) else http_status_for(exc.code)
+            await _send(send, status, _mlflow_error(exc))
+            self._done(variant, "mlflow", status, start, None)
+            return
+        await _send(send, 200, out, self._headers(variant))
+        self._done(variant, "mlflow", 200, start, None, inputs, outputs)
+
+    # ---- health and metadata ---------------------------------------------------------
+    async def live(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await _send(send, 200, b'{"live":true}')
+
+    async def ready(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        ok = self.endpoint.ready
+        await _send(send, 200 if ok else 503, _encode({"ready": ok}))
+
+    async def model_ready(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            variant = self._variant_for(scope["path_params"])
+        except SteadError as exc:
+            await _send(send, http_status_for(exc.code), _v2_error(exc))
+            return
+        ok = self.endpoint.ready and (variant is None or variant.runtime.ready)
+        await _send(send, 200 if ok else 503, _encode({"name": self.endpoint.name, "ready": ok}))
+
+    def _variant_for(self, params: dict[str, str]) -> LiveVariant | None:
+        self._check_name(params["name"])
+        version = params.get("version")
+        if version is None:
+            return None
+        v = self.endpoint.by_version(version)
+        if v is None:
+            raise NotFound(f"Model {self.endpoint.name} version {version} is not served here")
+        return v
+
+    async def server_metadata(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await _send(send, 200, _encode({"name": "stead", "version": __version__, "extensions": []}))
+
+    async def model_metadata(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            variant = self._variant_for(scope["path_params"])
+        except SteadError as exc:
+            await _send(send, http_status_for(exc.code), _v2_error(exc))
+            return
+        live = self.endpoint.live
+        if variant is None and not live:
+            await _send(send, 503, _encode({"error": f"Model {self.endpoint.name} is not loaded yet"}))
+            return
+        meta = (variant or live[0]).runtime.metadata()
+        await _send(send, 200, _encode({"name": self.endpoint.name, "versions": [v.version for v in live],
+                                        "platform": "stead", **meta}))
+
+    async def models(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await _send(send, 200, _encode({"models": [self.endpoint.name]}))
+
+    async def ping(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        ok = self.endpoint.ready
+        await _send(send, 200 if ok else 404, b"\n", [(b"content-type", b"application/json")])
+
+    async def version(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await _send(send, 200, __version__.encode(), [(b"content-type", b"text/plain; charset=utf-8")])
+
+    async def metrics_text(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await _send(send, 200, self.metrics.render(), [(b"content-type", METRICS_TYPE.encode())])
+
+    def routes(self) -> list[Route]:
+        get, post = ["GET"], ["POST"]
+        table = [
+            ("/v2/health/live", self.live, get), ("/v2/health/ready", self.ready, get),
+            ("/v2", self.server_metadata, get), ("/v2/models", self.models, get),
+            ("/v2/models/{name}", self.model_metadata, get),
+            ("/v2/models/{name}/versions/{version}", self.model_metadata, get),
+            ("/v2/models/{name}/ready", self.model_ready, get),
+            ("/v2/models/{name}/versions/{version}/ready", self.model_ready, get),
+            ("/v2/models/{name}/infer", self.v2_infer, post),
+            ("/v2/models/{name}/versions/{version}/infer", self.v2_infer, post),
+            ("/invocations", self.invocations, post), ("/ping", self.ping, get), ("/health", self.ping, get),
+            ("/version", self.version, get), ("/metrics", self.metrics_text, get),
+        ]
+        return [Route(path, _Asgi(fn), methods=methods) for path, fn, methods in table]
+
+
+class _NotReady(SteadError):
+    code = "TEMPORARILY_UNAVAILABLE"
+
+
+class _Asgi:
+    """A bound ``(scope, receive, send)`` method as an ASGI app Starlette mounts as is."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.fn(scope, receive, send)

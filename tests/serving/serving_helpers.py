@@ -1,0 +1,125 @@
+"""Helpers shared by the serving tests: a stead home with a registered scikit-learn model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ["age", "tenure", "spend"]
+
+
+@dataclass
+class Home:
+    path: Path
+    store_url: str
+
+    @property
+    def artifacts(self) -> Path:
+        return self.path / "artifacts"
+
+    def env(self) -> dict[str, str]:
+        return {"STEAD_HOME": str(self.path), "STEAD_STORE_URL": self.store_url,
+                "STEAD_ARTIFACTS_URL": str(self.artifacts), "STEAD_TRACKING_URI": ""}
+
+    def settings(self):  # type: ignore[no-untyped-def]
+        from stead.config import Settings
+
+        return Settings(home=self.path, store_url=self.store_url, artifacts_url=str(self.artifacts))
+
+    def registry(self):  # type: ignore[no-untyped-def]
+        from stead.registry.client import RegistryClient
+        from stead.tracking.client import TrackingClient
+
+        return RegistryClient(tracking=TrackingClient(self.settings()), user="test")
+
+
+def training_data() -> tuple[object, np.ndarray]:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] + 0.5 * x[:, 1] - x[:, 2] > 0).astype(np.int64)
+    return pd.DataFrame(x, columns=COLUMNS), y
+
+
+def _register(home: Home, model: object, example: object) -> int:
+    from stead.models.log import log_model
+    from stead.tracking import fluent
+    from stead.tracking.client import TrackingClient
+
+    client = TrackingClient(home.settings())
+    fluent.set_client(client)
+    try:
+        with fluent.start_run():
+            info = log_model(model, "model", input_example=example, registered_model_name="churn")
+    finally:
+        fluent.set_client(None)
+    return int(info.registered_model_version)
+
+
+def make_home(path: Path, store_url: str) -> Home:
+    from sklearn.linear_model import LogisticRegression
+
+    home = Home(path, store_url)
+    path.mkdir(parents=True, exist_ok=True)
+    x, y = training_data()
+    v1 = _register(home, LogisticRegression().fit(x, y), x.iloc[:2])
+    v2 = _register(home, LogisticRegression().fit(x, 1 - y), x.iloc[:2])  # answers the opposite
+    reg = home.registry()
+    reg.set_alias("churn", "production", v1)
+    reg.set_alias("churn", "staging", v2)
+    return home
+
+
+def rows(n: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, len(COLUMNS)))
+
+
+def expected(home: Home, version: int, x: np.ndarray) -> list[int]:
+    from stead.models.pyfunc import load_model
+    from stead.tracking.client import TrackingClient
+
+    import pandas as pd
+
+    model = load_model(f"models:/churn/{version}", client=TrackingClient(home.settings()))
+    return model.predict(pd.DataFrame(x, columns=COLUMNS)).tolist()
+
+
+class SlowOrFailing:
+    """A tiny Python model: 2*x, but x == -1 sleeps (a slow model) and x > 1000 raises."""
+
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+        import time
+
+        x = model_input["x"].to_numpy()
+        if (x > 1000).any():
+            raise ValueError("x is too large for this model")
+        if (x == -1).any():
+            time.sleep(1.0)
+        return x * 2
+
+
+def register_python_model(home: Home) -> int:
+    """Register ``SlowOrFailing`` as model ``quirky`` (pickled by value) and alias it @production."""
+    import cloudpickle
+    import pandas as pd
+
+    import serving_helpers
+    from stead.models.flavors.python_model import PythonModel
+    from stead.models.log import log_model
+    from stead.tracking import fluent
+    from stead.tracking.client import TrackingClient
+
+    cloudpickle.register_pickle_by_value(serving_helpers)
+    model = type("Quirky", (SlowOrFailing, PythonModel), {})()
+    fluent.set_client(TrackingClient(home.settings()))
+    try:
+        with fluent.start_run():
+            info = log_model(model, "model", input_example=pd.DataFrame({"x": [1.0, 2.0]}),
+                             registered_model_name="quirky")
+    finally:
+        fluent.set_client(None)
+    home.registry().set_alias("quirky", "production", int(info.registered_model_version))
+    return int(info.registered_model_version)

@@ -23,7 +23,9 @@ def stead(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def project(tmp_path: Path) -> Path:
     """Three runs of 'churn', each registered as a version; production moved 1 -> 2 -> 3."""
     script = (
-        "import pathlib, stead, stead.registry as reg\n"
+        "import pathlib, stead, stead.data, stead.registry as reg\n"
+        "pathlib.Path('customers.csv').write_text('id,age\\n1,30\\n2,41\\n')\n"
+        "stead.data.add('customers.csv', 'customers')\n"
         "model = pathlib.Path('m'); model.mkdir()\n"
         "(model / 'MLmodel').write_text('flavors:\\n  sklearn: {}\\nsignature:\\n  inputs: \\'[{\"name\": \"age\", \"type\": \"long\"}]\\'\\n')\n"
         "for i, lr in enumerate((0.1, 0.01, 0.001), 1):\n"
@@ -31,7 +33,7 @@ def project(tmp_path: Path) -> Path:
         "        stead.log_param('lr', lr)\n"
         "        stead.log_metric('auc', 0.7 + i / 100)\n"
         "        stead.set_tag('mlflow.source.git.commit', f'c0ffee{i}')\n"
-        "        stead.log_input('data:/customers@4')\n"
+        "        stead.log_input('data:/customers@1')\n"
         "        stead.log_artifacts(str(model), 'model')\n"
         "    mv = reg.register_model(f'runs:/{r.info.run_id}/model', 'churn', description='Predicts churn')\n"
         "    reg.set_alias('churn', 'production', mv.version, reason=f'ship {i}')\n"
@@ -80,7 +82,7 @@ def test_card_and_download(project: Path):
     out = stead(project, "models", "card", "churn@production", "--out", "card.md")
     assert out.returncode == 0, out.stderr
     card = (project / "card.md").read_text()
-    for expected in ("# Model card: churn version 3", "Predicts churn", "data:/customers@4", "| lr | 0.001 |",
+    for expected in ("# Model card: churn version 3", "Predicts churn", "data:/customers@1", "| lr | 0.001 |",
                      "| auc | 0.73 |", "`age`: long", "c0ffee3", "Not for customers under 18", "`production`"):
         assert expected in card, expected
     got = stead(project, "models", "download", "models:/churn/1", "--to", "dl")

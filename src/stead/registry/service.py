@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from stead.errors import AlreadyExists, InvalidParameter, NotFound
 from stead.registry import names as n
 from stead.registry.records import STAGES, AliasEvent, ModelVersion, RegisteredModel
-from stead.registry.search import model_conditions, model_order, version_conditions, version_order
 from stead.registry.sources import check_source
 from stead.registry.tables import (
     alias_events,
@@ -258,6 +257,8 @@ class Registry:
     ) -> Page[RegisteredModel]:
         limit = _max_results(max_results, SEARCH_MODELS_DEFAULT, SEARCH_MODELS_MAX)
         offset = decode_offset_token(page_token)
+        from stead.registry.search import model_conditions, model_order  # lark: loaded on first search
+
         stmt = model_order(select(_RM).where(*model_conditions(filter_string)), order_by)
         with self.store.read() as conn:
             rows = conn.execute(stmt.offset(offset).limit(limit + 1)).all()
@@ -414,6 +415,8 @@ class Registry:
     ) -> Page[ModelVersion]:
         limit = _max_results(max_results, SEARCH_VERSIONS_DEFAULT, SEARCH_VERSIONS_MAX)
         offset = decode_offset_token(page_token)
+        from stead.registry.search import version_conditions, version_order  # lark: loaded on first search
+
         stmt = (
             select(_MV, _RM.c.name.label("model_name"))
             .join(_RM, _RM.c.id == _MV.c.model_id)

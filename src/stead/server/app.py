@@ -39,7 +39,7 @@ API_V2_MODULES = (
     "stead.registry.routes",  # arrives with the registry; skipped until it exists
 )
 API_V3_MODULES = ("stead.server.routes_meta",)
-STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.pipelines.routes")
+STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.pipelines.routes", "stead.serving.routes")
 _V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 _V3_PREFIXES = ("/api/3.0", "/ajax-api/3.0")
 

@@ -61,6 +61,42 @@ def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
         return run.run_id
 
 
+def serve_and_ask(rows) -> None:  # type: ignore[no-untyped-def]
+    """Start a real model server on a free port, send one V2 request, stop it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "stead.cli", "serve", "models:/churn@production", "--port", str(port)]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"stead serve did not become ready: {server.stderr.read() if server.stderr else ''}")
+            time.sleep(0.1)
+        body = {"inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
+                            "data": rows.ravel().tolist()}]}
+        answer = httpx.post(f"{base}/v2/models/churn/infer", json=body, timeout=10).json()
+        print(f"   {base}/v2/models/churn/infer -> {answer['outputs'][0]['data']}")
+        print(f"   (also: POST {base}/invocations, GET {base}/metrics)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     import stead.data
 
@@ -110,6 +146,11 @@ def main() -> None:
     again = run_pipeline(pipeline, {"n_estimators": 30})
     cached = sum(1 for s in again.steps if s.cache_hit)
     print(f"   run {first.run_id}: {first.status}; the same run again: {cached} of {len(again.steps)} steps cached")
+
+
+    print()
+    print("6. Serving: stead serve models:/churn@production, asked over the Open Inference Protocol")
+    serve_and_ask(X_test[:3])
 
     print()
     print("Where to look:")

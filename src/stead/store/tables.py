@@ -1,7 +1,8 @@
 """The tracking tables of the metadata store, as SQLAlchemy Core metadata.
 
 The migrations under ``store/migrations/versions`` create exactly these; a test compares
-the two. Other concepts (registry, data, pipelines, serving) define their tables in their
+the two. On SQLite the tables keyed by (run_uuid, key) are WITHOUT ROWID: the primary key is
+the table itself, so loading a run's values or probing one key is a single B-tree lookup. Other concepts (registry, data, pipelines, serving) define their tables in their
 own modules on the same ``metadata`` object, each with its own migration branch.
 """
 
@@ -94,6 +95,7 @@ params = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_params_key", "key"),
+    sqlite_with_rowid=False,
 )
 
 tags = Table(
@@ -103,6 +105,7 @@ tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_tags_key", "key"),
+    sqlite_with_rowid=False,
 )
 
 # Every logged point. ``value`` NULL stands for NaN, since SQLite cannot store NaN.
@@ -128,6 +131,7 @@ latest_metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Index("ix_latest_metrics_key_value", "key", "value"),
+    sqlite_with_rowid=False,
 )
 
 # What a run consumed: dataset versions (data:/name@N) or MLflow dataset inputs.

@@ -1,23 +1,62 @@
-"""INSERT ... ON CONFLICT DO UPDATE for both SQLite and PostgreSQL."""
+"""INSERT ... ON CONFLICT for both SQLite and PostgreSQL, and statements built once.
+
+``upsert`` / ``insert_ignore`` build their statement once per (table, dialect, keys,
+columns, condition) and reuse it, so SQLAlchemy's compiled cache serves every later call.
+
+``Prepared`` is for the hot paths (logging metrics, creating runs): a statement built once
+per dialect and run with plain tuples. On SQLite the compiled SQL goes straight to the
+driver's ``executemany``; elsewhere it runs through SQLAlchemy with dict rows, which keeps
+PostgreSQL's batched "insertmanyvalues" path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.engine import Connection, CursorResult, Dialect
+from sqlalchemy.sql import Executable
 
-__all__ = ["upsert", "insert_ignore"]
+__all__ = ["upsert", "insert_ignore", "upsert_statement", "insert_ignore_statement", "Prepared", "driver_rows"]
+
+Where = Callable[[Any, Any], Any]
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _dialect_insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
-    if conn.dialect.name == "postgresql":
+def _dialect_insert(dialect: str, table: Table):  # type: ignore[no-untyped-def]
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+def upsert_statement(
+    dialect: str, table: Table, *, keys: Sequence[str], update: Sequence[str], where: Where | None = None
+) -> Executable:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET update... [WHERE where(table, excluded)]``, cached."""
+    cache_key = ("upsert", dialect, table, tuple(keys), tuple(update), where)
+    stmt = _STATEMENTS.get(cache_key)
+    if stmt is None:
+        insert = _dialect_insert(dialect, table)
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: insert.excluded[name] for name in update},
+            where=where(table, insert.excluded) if where else None,
+        )
+        _STATEMENTS[cache_key] = stmt
+    return stmt  # type: ignore[no-any-return]
+
+
+def insert_ignore_statement(dialect: str, table: Table, *, keys: Sequence[str]) -> Executable:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING``, cached."""
+    cache_key = ("ignore", dialect, table, tuple(keys))
+    stmt = _STATEMENTS.get(cache_key)
+    if stmt is None:
+        stmt = _dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=list(keys))
+        _STATEMENTS[cache_key] = stmt
+    return stmt  # type: ignore[no-any-return]
 
 
 def upsert(
@@ -27,27 +66,90 @@ def upsert(
     *,
     keys: Sequence[str],
     update: Sequence[str],
-    where: Any = None,
+    where: Where | None = None,
 ) -> None:
     """Insert ``rows``; on a key clash update the ``update`` columns (when ``where`` holds).
 
-    ``where`` is a callable taking (table, excluded) and returning a condition.
+    ``where`` is a callable taking (table, excluded) and returning a condition; pass the same
+    function object each time (a module-level function) so the statement is reused.
     """
-    if not rows:
-        return
-    stmt = _dialect_insert(conn, table)
-    condition: ColumnElement[bool] | None = where(table, stmt.excluded) if where else None
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: stmt.excluded[name] for name in update},
-        where=condition,
-    )
-    conn.execute(stmt, list(rows))
+    if rows:
+        conn.execute(upsert_statement(conn.dialect.name, table, keys=keys, update=update, where=where), list(rows))
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, keys: Sequence[str]) -> None:
     """Insert ``rows``, skipping those whose key already exists."""
-    if not rows:
-        return
-    stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(stmt, list(rows))
+    if rows:
+        conn.execute(insert_ignore_statement(conn.dialect.name, table, keys=keys), list(rows))
+
+
+class Prepared:
+    """A statement built once per dialect by ``build(dialect_name)``, run with tuples.
+
+    ``columns`` names the statement's bound parameters in the order the tuples give them.
+    Build it at module level and call ``many`` / ``one`` with a connection.
+    """
+
+    def __init__(self, build: Callable[[str], Executable], columns: Sequence[str]) -> None:
+        self._build = build
+        self.columns = tuple(columns)
+        self._by_dialect: dict[str, tuple[Executable, str | None, tuple[int, ...] | None]] = {}
+
+    def _for(self, dialect: Dialect) -> tuple[Executable, str | None, tuple[int, ...] | None]:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            stmt = self._build(dialect.name)
+            sql, order = None, None
+            if dialect.name == "sqlite":
+                compiled = stmt.compile(dialect=dialect, column_keys=list(self.columns))
+                names = compiled.positiontup or []
+                if compiled.positional and set(names) <= set(self.columns):
+                    sql, order = compiled.string, tuple(self.columns.index(n) for n in names)
+            found = self._by_dialect[dialect.name] = (stmt, sql, order)
+        return found
+
+    def statement(self, dialect: Dialect) -> Any:
+        """The SQLAlchemy statement for ``dialect`` (to extend, e.g. with a LIMIT)."""
+        return self._for(dialect)[0]
+
+    def many(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Run the statement once per row (an executemany); the rows changed, or -1 if unknown."""
+        if not rows:
+            return 0
+        stmt, sql, order = self._for(conn.dialect)
+        if sql is not None:
+            if order != tuple(range(len(self.columns))):
+                rows = [tuple(row[i] for i in order) for row in rows]  # type: ignore[union-attr]
+            return conn.exec_driver_sql(sql, list(rows)).rowcount
+        cols = self.columns
+        return conn.execute(stmt, [dict(zip(cols, row)) for row in rows]).rowcount
+
+    def all(self, conn: Connection, row: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run the statement with ``row`` as its parameters; every result row as a plain tuple.
+
+        On SQLite through the driver's own cursor (no SQLAlchemy row objects: thousands of
+        rows, such as a metric's history, come back several times faster).
+        """
+        stmt, sql, order = self._for(conn.dialect)
+        if sql is None:
+            return [tuple(r) for r in conn.execute(stmt, dict(zip(self.columns, row)))]
+        params = row if order == tuple(range(len(self.columns))) else tuple(row[i] for i in order)  # type: ignore[union-attr]
+        return driver_rows(conn, sql, params)
+
+    def one(self, conn: Connection, row: tuple[Any, ...] = ()) -> CursorResult[Any]:
+        """Run the statement once with ``row`` as its parameters; the result to fetch from."""
+        stmt, sql, order = self._for(conn.dialect)
+        if sql is not None:
+            params = row if order == tuple(range(len(self.columns))) else tuple(row[i] for i in order)  # type: ignore[union-attr]
+            return conn.exec_driver_sql(sql, params)
+        return conn.execute(stmt, dict(zip(self.columns, row)))
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``sql`` run on the driver's cursor inside ``conn``'s transaction; the rows as tuples."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cursor.close()

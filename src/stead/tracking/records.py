@@ -58,7 +58,9 @@ class Experiment:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+# Not frozen: runs hold thousands of these, and a frozen dataclass is several times slower
+# to build. Treat it as a value all the same (it hashes by its fields).
+@dataclass(slots=True, unsafe_hash=True)
 class Metric:
     key: str
     value: float

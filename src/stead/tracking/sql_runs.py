@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from stead.errors import InvalidParameter, NotFound
@@ -21,7 +23,14 @@ from stead.store.tables import (
     runs,
 )
 from stead.store.tables import tags as run_tags
-from stead.store.upsert import insert_ignore, upsert
+from stead.store.upsert import (
+    Prepared,
+    driver_rows,
+    insert_ignore,
+    insert_ignore_statement,
+    upsert,
+    upsert_statement,
+)
 from stead.tracking import validation as v
 from stead.tracking.paging import decode_offset_token, encode_offset_token
 from stead.tracking.records import (
@@ -46,14 +55,6 @@ def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[st
         yield items[i : i + size]
 
 
-def _db_value(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
-def _py_value(value: float | None) -> float:
-    return math.nan if value is None else value
-
-
 def _info(row) -> RunInfo:  # type: ignore[no-untyped-def]
     return RunInfo(
         run_id=row.run_uuid,
@@ -75,6 +76,72 @@ def _newer_point(table, excluded):  # type: ignore[no-untyped-def]
         excluded.step > table.c.step,
         and_(excluded.step == table.c.step, excluded.timestamp >= table.c.timestamp),
     )
+
+
+_RUN_STATE = Prepared(
+    lambda d: select(runs.c.lifecycle_stage, runs.c.status).where(runs.c.run_uuid == bindparam("run_uuid")),
+    ("run_uuid",),
+)
+_EXPERIMENT_STATE = Prepared(
+    lambda d: select(experiments.c.lifecycle_stage, experiments.c.artifact_location).where(
+        experiments.c.experiment_id == bindparam("experiment_id")
+    ),
+    ("experiment_id",),
+)
+_RUN_COLUMNS = ("run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "end_time",
+                "lifecycle_stage", "artifact_uri", "parent_run_id", "environment_hash")
+_INSERT_RUN = Prepared(lambda d: runs.insert(), _RUN_COLUMNS)
+_KEY_VALUE = ("run_uuid", "key", "value")
+_INSERT_TAGS = Prepared(lambda d: run_tags.insert(), _KEY_VALUE)
+_UPSERT_TAGS = Prepared(lambda d: upsert_statement(d, run_tags, keys=("run_uuid", "key"), update=("value",)), _KEY_VALUE)
+_INSERT_PARAMS = Prepared(lambda d: insert_ignore_statement(d, params, keys=("run_uuid", "key")), _KEY_VALUE)
+_RUN_PARAMS = Prepared(
+    lambda d: select(params.c.key, params.c.value).where(params.c.run_uuid == bindparam("run_uuid")), ("run_uuid",)
+)
+_POINT = ("run_uuid", "key", "value", "step", "timestamp")
+_INSERT_METRICS = Prepared(lambda d: metrics.insert(), _POINT)
+_UPSERT_LATEST = Prepared(
+    lambda d: upsert_statement(
+        d, latest_metrics, keys=("run_uuid", "key"), update=("value", "step", "timestamp"), where=_newer_point
+    ),
+    _POINT,
+)
+_HISTORY = Prepared(
+    lambda d: select(metrics.c.value, metrics.c.timestamp, metrics.c.step)
+    .where(metrics.c.run_uuid == bindparam("run_uuid"), metrics.c.key == bindparam("key"))
+    .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id),
+    ("run_uuid", "key"),
+)
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def _metric_rows(
+    run_id: str, points: Sequence[Metric]
+) -> tuple[list[tuple[str, str, float | None, int, int]], list[tuple[str, str, float | None, int, int]]]:
+    """Checked rows for ``metrics``, and the latest point of each key for ``latest_metrics``.
+
+    Each distinct key is checked once; plain ints and floats skip the general checks.
+    """
+    rows: list[tuple[str, str, float | None, int, int]] = []
+    latest: dict[str, tuple[str, str, float | None, int, int]] = {}
+    checked: set[str] = set()
+    for m in points:
+        key, value, step, ts = m.key, m.value, m.step, m.timestamp
+        if key not in checked:
+            v.check_key(key, "Metric")
+            checked.add(key)
+        if type(value) is not float:
+            value = v.check_metric_value(key, value)
+        if type(step) is not int or not _INT_MIN <= step <= _INT_MAX:
+            step = v.check_int(step, f"Step of metric {key!r}")
+        if type(ts) is not int or not _INT_MIN <= ts <= _INT_MAX:
+            ts = v.check_int(ts, f"Timestamp of metric {key!r}")
+        row = (run_id, key, None if value != value else value, step, ts)  # NaN is stored as NULL
+        rows.append(row)
+        cur = latest.get(key)
+        if cur is None or step > cur[3] or (step == cur[3] and ts >= cur[4]):
+            latest[key] = row
+    return rows, list(latest.values())
 
 
 class SqlRuns:
@@ -104,39 +171,23 @@ class SqlRuns:
             name = checked_tags.get("mlflow.runName") or f"run-{run_id[:8]}"
         checked_tags["mlflow.runName"] = name
         with self.store.write() as conn:
-            exp = conn.execute(
-                select(experiments.c.lifecycle_stage, experiments.c.artifact_location).where(
-                    experiments.c.experiment_id == eid
-                )
-            ).first()
+            exp = _EXPERIMENT_STATE.one(conn, (eid,)).first()
             if exp is None:
                 raise NotFound(f"No experiment with id {experiment_id!r}; create it first")
-            if exp.lifecycle_stage != "active":
+            if exp[0] != "active":
                 raise InvalidParameter(
                     f"Experiment {experiment_id} is deleted; restore it before starting runs in it"
                 )
             if parent_run_id is not None:
                 self._require_run(conn, parent_run_id)
-            artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            conn.execute(
-                runs.insert().values(
-                    run_uuid=run_id,
-                    experiment_id=eid,
-                    name=name,
-                    user_id=user_id,
-                    status=RunStatus.RUNNING.value,
-                    start_time=start,
-                    end_time=None,
-                    lifecycle_stage="active",
-                    artifact_uri=artifact_uri,
-                    parent_run_id=parent_run_id,
-                    environment_hash=environment_hash,
-                )
+            artifact_uri = f"{exp[1].rstrip('/')}/{run_id}/artifacts"
+            _INSERT_RUN.many(
+                conn,
+                [(run_id, eid, name, user_id, RunStatus.RUNNING.value, start, None, "active", artifact_uri,
+                  parent_run_id, environment_hash)],
             )
             if checked_tags:
-                conn.execute(
-                    run_tags.insert(), [{"run_uuid": run_id, "key": k, "value": val} for k, val in checked_tags.items()]
-                )
+                _INSERT_TAGS.many(conn, [(run_id, k, val) for k, val in checked_tags.items()])
         info = RunInfo(
             run_id=run_id,
             experiment_id=str(eid),
@@ -151,25 +202,31 @@ class SqlRuns:
         )
         return Run(info, RunData(tags=checked_tags))
 
-    def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False):  # type: ignore[no-untyped-def]
+    def _require_run(self, conn: Connection, run_id: str):  # type: ignore[no-untyped-def]
         v.check_run_id(run_id)
         row = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).first()
         if row is None:
             raise NotFound(f"No run with id {run_id!r}; list runs with `stead runs list`")
-        if writable:
-            if row.lifecycle_stage != "active":
-                raise InvalidParameter(f"Run {run_id} is deleted; restore it before logging to it")
-            if row.status != RunStatus.RUNNING.value and row.status != RunStatus.SCHEDULED.value:
-                raise InvalidParameter(
-                    f"Run {run_id} is {row.status}; it no longer accepts metrics, params or tags. "
-                    "Start a new run."
-                )
         return row
+
+    def _require_writable(self, conn: Connection, run_id: str) -> None:
+        """The run exists, is active and still running (or scheduled)."""
+        v.check_run_id(run_id)
+        row = _RUN_STATE.one(conn, (run_id,)).first()
+        if row is None:
+            raise NotFound(f"No run with id {run_id!r}; list runs with `stead runs list`")
+        stage, status = row
+        if stage != "active":
+            raise InvalidParameter(f"Run {run_id} is deleted; restore it before logging to it")
+        if status != RunStatus.RUNNING.value and status != RunStatus.SCHEDULED.value:
+            raise InvalidParameter(
+                f"Run {run_id} is {status}; it no longer accepts metrics, params or tags. Start a new run."
+            )
 
     def get(self, run_id: str) -> Run:
         with self.store.read() as conn:
             row = self._require_run(conn, run_id)
-            return self._load_full(conn, [row])[0]
+            return _load_full(conn, [tuple(getattr(row, name) for name in _INFO_COLUMNS)])[0]
 
     def get_info(self, run_id: str) -> RunInfo:
         with self.store.read() as conn:
@@ -242,55 +299,32 @@ class SqlRuns:
                 )
             new_params[key] = value
         new_tags = [(v.check_key(k, "Tag"), v.check_tag_value(k, val)) for k, val in t_items]
-        metric_rows = []
-        latest: dict[str, dict[str, object]] = {}
-        for m in metric_points:
-            key = v.check_key(m.key, "Metric")
-            value = v.check_metric_value(key, m.value)
-            row = {
-                "run_uuid": run_id,
-                "key": key,
-                "value": _db_value(value),
-                "step": v.check_int(m.step, f"Step of metric {key!r}"),
-                "timestamp": v.check_int(m.timestamp, f"Timestamp of metric {key!r}"),
-            }
-            metric_rows.append(row)
-            cur = latest.get(key)
-            if cur is None or (row["step"], row["timestamp"]) >= (cur["step"], cur["timestamp"]):  # type: ignore[operator]
-                latest[key] = row
+        metric_rows, latest = _metric_rows(run_id, metric_points)
         with self.store.write() as conn:
-            self._require_run(conn, run_id, writable=True)
+            self._require_writable(conn, run_id)
             if new_params:
                 self._write_params(conn, run_id, new_params)
             if new_tags:
-                upsert(conn, run_tags, [{"run_uuid": run_id, "key": k, "value": val} for k, val in new_tags],
-                       keys=("run_uuid", "key"), update=("value",))
+                _UPSERT_TAGS.many(conn, [(run_id, k, val) for k, val in new_tags])
                 renamed = [val for k, val in new_tags if k == "mlflow.runName"]
                 if renamed:
                     conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(name=renamed[-1]))
             if metric_rows:
-                conn.execute(metrics.insert(), metric_rows)
-                upsert(conn, latest_metrics, list(latest.values()), keys=("run_uuid", "key"),
-                       update=("value", "step", "timestamp"), where=_newer_point)
+                _INSERT_METRICS.many(conn, metric_rows)
+                _UPSERT_LATEST.many(conn, latest)
 
     def _write_params(self, conn: Connection, run_id: str, new_params: dict[str, str]) -> None:
-        existing = dict(
-            conn.execute(
-                select(params.c.key, params.c.value).where(
-                    params.c.run_uuid == run_id, params.c.key.in_(list(new_params))
-                )
-            ).all()
-        )
+        """Insert the params; one already logged with another value is an error (params are write-once)."""
+        inserted = _INSERT_PARAMS.many(conn, [(run_id, k, val) for k, val in new_params.items()])
+        if inserted == len(new_params) and conn.dialect.name == "sqlite":
+            return  # every one is new (SQLite counts the rows an executemany inserted exactly)
+        existing = dict(_RUN_PARAMS.one(conn, (run_id,)).all())
         for key, value in new_params.items():
-            if key in existing and existing[key] != value:
+            if existing.get(key, value) != value:
                 raise InvalidParameter(
                     f"Param {key!r} of run {run_id} is already {existing[key]!r}; params are written "
                     f"once and cannot change to {value!r}. Log it under another key or start a new run."
                 )
-        insert_ignore(
-            conn, params, [{"run_uuid": run_id, "key": k, "value": val} for k, val in new_params.items()],
-            keys=("run_uuid", "key"),
-        )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.store.write() as conn:
@@ -303,27 +337,27 @@ class SqlRuns:
         self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
     ) -> Page[Metric]:
         offset = decode_offset_token(page_token)
-        stmt = (
-            select(metrics.c.value, metrics.c.timestamp, metrics.c.step)
-            .where(metrics.c.run_uuid == run_id, metrics.c.key == key)
-            .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
-        )
-        if max_results is not None:
-            if max_results < 1:
-                raise InvalidParameter(f"max_results must be positive, got {max_results}")
-            stmt = stmt.offset(offset).limit(max_results + 1)
+        if max_results is not None and max_results < 1:
+            raise InvalidParameter(f"max_results must be positive, got {max_results}")
         with self.store.read() as conn:
-            self._require_run(conn, run_id)
-            rows = conn.execute(stmt).all()
+            v.check_run_id(run_id)
+            if _RUN_STATE.one(conn, (run_id,)).first() is None:
+                raise NotFound(f"No run with id {run_id!r}; list runs with `stead runs list`")
+            if max_results is None:
+                rows = _HISTORY.all(conn, (run_id, key))
+            else:
+                stmt = _HISTORY.statement(conn.dialect).offset(offset).limit(max_results + 1)
+                rows = conn.execute(stmt, {"run_uuid": run_id, "key": key}).all()
         token = None
         if max_results is not None and len(rows) > max_results:
             rows = rows[:max_results]
             token = encode_offset_token(offset + max_results)
-        return Page([Metric(key, _py_value(val), ts, step) for val, ts, step in rows], token)
+        nan = math.nan
+        return Page([Metric(key, nan if val is None else val, ts, step) for val, ts, step in rows], token)
 
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         with self.store.write() as conn:
-            self._require_run(conn, run_id, writable=True)
+            self._require_writable(conn, run_id)
             if inputs:
                 conn.execute(
                     run_inputs.insert(),
@@ -365,51 +399,96 @@ class SqlRuns:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> Page[Run]:
-        from stead.tracking.search import apply_run_search
-
         if not 1 <= max_results <= 50000:
             raise InvalidParameter(f"max_results must be between 1 and 50000, got {max_results}")
         eids = [parse_experiment_id(e) for e in experiment_ids]
         offset = decode_offset_token(page_token)
-        stmt = select(runs).where(runs.c.experiment_id.in_(eids), runs.c.lifecycle_stage.in_(view_type.stages()))
-        stmt = apply_run_search(stmt, filter_string, list(order_by or []))
-        stmt = stmt.offset(offset).limit(max_results + 1)
+        parts = _plan(tuple(eids), view_type.stages(), filter_string, tuple(order_by or ()))
+        wanted = max_results + 1  # one more than a page says whether another follows
+        rows: list[Any] = []
+        skip = offset  # rows of the earlier parts still to skip
         with self.store.read() as conn:
-            rows = conn.execute(stmt).all()
+            for i, stmt in enumerate(parts):
+                if len(parts) == 1:
+                    rows = conn.execute(stmt.offset(offset).limit(wanted)).all()
+                    break
+                if i < len(parts) - 1:
+                    # Earlier parts are read from their start, so the rows skipped can be counted.
+                    got = conn.execute(stmt.limit(skip + wanted - len(rows))).all()
+                    rows += got[skip:]
+                    skip = max(0, skip - len(got))
+                else:
+                    rows += conn.execute(stmt.offset(skip).limit(wanted - len(rows))).all()
+                if len(rows) >= wanted:
+                    break
             more = len(rows) > max_results
-            found = self._load_full(conn, rows[:max_results])
+            found = _load_full(conn, rows[:max_results])
         return Page(found, encode_offset_token(offset + max_results) if more else None)
 
-    def _load_full(self, conn: Connection, rows: Sequence) -> list[Run]:  # type: ignore[type-arg]
-        ids = [r.run_uuid for r in rows]
-        p: dict[str, dict[str, str]] = {i: {} for i in ids}
-        t: dict[str, dict[str, str]] = {i: {} for i in ids}
-        m: dict[str, dict[str, Metric]] = {i: {} for i in ids}
-        ins: dict[str, list[RunInput]] = {i: [] for i in ids}
-        for chunk in _chunks(ids):
-            for rid, key, value in conn.execute(
-                select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(chunk))
-            ):
-                p[rid][key] = value
-            for rid, key, value in conn.execute(
-                select(run_tags.c.run_uuid, run_tags.c.key, run_tags.c.value).where(run_tags.c.run_uuid.in_(chunk))
-            ):
-                t[rid][key] = value
-            for rid, key, value, ts, step in conn.execute(
-                select(
-                    latest_metrics.c.run_uuid,
-                    latest_metrics.c.key,
-                    latest_metrics.c.value,
-                    latest_metrics.c.timestamp,
-                    latest_metrics.c.step,
-                ).where(latest_metrics.c.run_uuid.in_(chunk))
-            ):
-                m[rid][key] = Metric(key, _py_value(value), ts, step)
-            for r in conn.execute(select(run_inputs).where(run_inputs.c.run_uuid.in_(chunk))):
-                ins[r.run_uuid].append(
-                    RunInput(r.name, r.digest, r.source_type, r.source, r.schema, r.profile, r.context, r.uri)
-                )
-        return [
-            Run(_info(r), RunData(m[r.run_uuid], p[r.run_uuid], t[r.run_uuid]), tuple(ins[r.run_uuid]))
-            for r in rows
-        ]
+
+@functools.lru_cache(maxsize=256)
+def _plan(
+    eids: tuple[int, ...], stages: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...]
+) -> list[Any]:
+    """The search's queries, built once per distinct search (the filter is parsed once too)."""
+    from stead.tracking.search.compile_runs import plan_run_search
+
+    base = select(*(runs.c[name] for name in _INFO_COLUMNS)).where(
+        runs.c.experiment_id.in_(eids), runs.c.lifecycle_stage.in_(stages)
+    )
+    return plan_run_search(base, filter_string, list(order_by))
+
+
+_INFO_COLUMNS = ("run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "end_time",
+                 "artifact_uri", "lifecycle_stage", "parent_run_id")
+_IDS = bindparam("ids", expanding=True)
+_LOAD_PARAMS = select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(_IDS))
+_LOAD_TAGS = select(run_tags.c.run_uuid, run_tags.c.key, run_tags.c.value).where(run_tags.c.run_uuid.in_(_IDS))
+_LOAD_METRICS = select(
+    latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.timestamp,
+    latest_metrics.c.step,
+).where(latest_metrics.c.run_uuid.in_(_IDS))
+_LOAD_INPUTS = select(
+    run_inputs.c.run_uuid, run_inputs.c.name, run_inputs.c.digest, run_inputs.c.source_type, run_inputs.c.source,
+    run_inputs.c.schema, run_inputs.c.profile, run_inputs.c.context, run_inputs.c.uri,
+).where(run_inputs.c.run_uuid.in_(_IDS)).order_by(run_inputs.c.id)
+_STATUSES = {s.value: s for s in RunStatus}
+_SQLITE_SQL: dict[Any, str] = {}
+
+
+def _rows_for_ids(conn: Connection, stmt: Any, ids: Sequence[str]) -> list[Any]:
+    """``stmt`` (with an expanding ``ids`` parameter) for these ids; on SQLite as plain tuples."""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(stmt, {"ids": list(ids)}).all()
+    sql = _SQLITE_SQL.get(stmt)
+    if sql is None:
+        sql = _SQLITE_SQL[stmt] = stmt.compile(dialect=conn.dialect).string
+    return driver_rows(conn, sql.replace("__[POSTCOMPILE_ids]", ",".join("?" * len(ids))), ids)
+
+
+def _load_full(conn: Connection, rows: Sequence[Any]) -> list[Run]:
+    """Whole runs from rows of ``_INFO_COLUMNS``: their params, tags, latest metrics and inputs."""
+    ids = [r[0] for r in rows]
+    p: dict[str, dict[str, str]] = {i: {} for i in ids}
+    t: dict[str, dict[str, str]] = {i: {} for i in ids}
+    m: dict[str, dict[str, Metric]] = {i: {} for i in ids}
+    ins: dict[str, list[RunInput]] = {}
+    nan = math.nan
+    for chunk in _chunks(ids):
+        for rid, key, value in _rows_for_ids(conn, _LOAD_PARAMS, chunk):
+            p[rid][key] = value
+        for rid, key, value in _rows_for_ids(conn, _LOAD_TAGS, chunk):
+            t[rid][key] = value
+        for rid, key, value, ts, step in _rows_for_ids(conn, _LOAD_METRICS, chunk):
+            m[rid][key] = Metric(key, nan if value is None else value, ts, step)
+        for rid, *fields in _rows_for_ids(conn, _LOAD_INPUTS, chunk):
+            ins.setdefault(rid, []).append(RunInput(*fields))
+    statuses = _STATUSES
+    return [
+        Run(
+            RunInfo(rid, str(eid), name, user, statuses[status], start, end, uri, stage, parent),
+            RunData(m[rid], p[rid], t[rid]),
+            tuple(ins.get(rid, ())),
+        )
+        for rid, eid, name, user, status, start, end, uri, stage, parent in rows
+    ]

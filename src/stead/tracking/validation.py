@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 import unicodedata
@@ -51,8 +50,14 @@ def canonical_name(name: str) -> str:
     return unicodedata.normalize("NFC", name).strip()
 
 
+_VALID_KEYS: set[str] = set()  # keys already checked (any kind: the rule is the same)
+_VALID_KEYS_MAX = 10_000
+
+
 def check_key(key: Any, kind: str) -> str:
     """A metric, param or tag key: a non-empty string that is a safe relative path."""
+    if type(key) is str and key in _VALID_KEYS:
+        return key  # type: ignore[no-any-return]
     if not isinstance(key, str):
         raise InvalidParameter(f"{kind} key must be a string, got {type(key).__name__} {key!r}")
     if not key:
@@ -66,6 +71,8 @@ def check_key(key: Any, kind: str) -> str:
             f"Invalid {kind.lower()} key {key!r}: use letters, digits, '_', '-', '.', ' ', ':' and '/' "
             "(no leading '/' and no '..' segment)"
         )
+    if type(key) is str and len(_VALID_KEYS) < _VALID_KEYS_MAX:
+        _VALID_KEYS.add(key)
     return key
 
 
@@ -90,17 +97,18 @@ def check_tag_value(key: str, value: Any) -> str:
 
 def check_metric_value(key: str, value: Any) -> float:
     """A real number (bool refused); NaN and infinities are kept as they are."""
+    if type(value) is float:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidParameter(
             f"Metric {key!r} got {type(value).__name__} {value!r}; metric values must be numbers"
         )
-    result = float(value)
-    if math.isinf(result) or math.isnan(result):
-        return result
-    return result
+    return float(value)
 
 
 def check_int(value: Any, what: str) -> int:
+    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidParameter(f"{what} must be an integer, got {type(value).__name__} {value!r}")
     result = int(value)

@@ -101,7 +101,10 @@ class RunInput:
     uri: str | None = None
 
 
-@dataclass(frozen=True)
+# RunInfo, RunData and Run are slots dataclasses, not frozen: a search builds three per run
+# returned, and a frozen dataclass's __init__ is ~10x slower (one object.__setattr__ per
+# field). Treat them as values all the same; they compare (and RunInfo hashes) by fields.
+@dataclass(slots=True, unsafe_hash=True)
 class RunInfo:
     run_id: str
     experiment_id: str
@@ -115,14 +118,14 @@ class RunInfo:
     parent_run_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class RunData:
     metrics: dict[str, Metric] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Run:
     info: RunInfo
     data: RunData

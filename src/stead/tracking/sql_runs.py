@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from stead.errors import InvalidParameter, NotFound
@@ -408,17 +408,18 @@ class SqlRuns:
         rows: list[Any] = []
         skip = offset  # rows of the earlier parts still to skip
         with self.store.read() as conn:
+            run = _run_part if conn.dialect.name == "sqlite" else _run_part_sa
             for i, stmt in enumerate(parts):
                 if len(parts) == 1:
-                    rows = conn.execute(stmt.offset(offset).limit(wanted)).all()
+                    rows = run(conn, stmt, offset, wanted)
                     break
                 if i < len(parts) - 1:
                     # Earlier parts are read from their start, so the rows skipped can be counted.
-                    got = conn.execute(stmt.limit(skip + wanted - len(rows))).all()
+                    got = run(conn, stmt, 0, skip + wanted - len(rows))
                     rows += got[skip:]
                     skip = max(0, skip - len(got))
                 else:
-                    rows += conn.execute(stmt.offset(skip).limit(wanted - len(rows))).all()
+                    rows += run(conn, stmt, skip, wanted - len(rows))
                 if len(rows) >= wanted:
                     break
             more = len(rows) > max_results
@@ -441,19 +442,79 @@ def _plan(
 
 _INFO_COLUMNS = ("run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "end_time",
                  "artifact_uri", "lifecycle_stage", "parent_run_id")
+_STATUSES = {s.value: s for s in RunStatus}
+
+# ---- reading runs: the search's page, then its runs' params, tags, metrics and inputs ----
+_LIMIT: Any = bindparam("stead_limit", 0)
+_OFFSET: Any = bindparam("stead_offset", 0)
+# On SQLite a search part runs on the driver's cursor: SQL compiled once, its fixed
+# parameters bound once, LIMIT and OFFSET filled in per call.
+_SQLITE_PARTS: dict[Any, tuple[str, list[Any], int, int]] = {}
+
+
+def _run_part_sa(conn: Connection, stmt: Any, offset: int, limit: int) -> list[Any]:
+    return list(conn.execute(stmt.offset(offset).limit(limit)).all())
+
+
+def _run_part(conn: Connection, stmt: Any, offset: int, limit: int) -> list[Any]:
+    """``stmt`` with OFFSET/LIMIT on SQLite's own cursor: plain tuples, no SQLAlchemy rows."""
+    found = _SQLITE_PARTS.get(stmt)
+    if found is None:
+        compiled = stmt.limit(_LIMIT).offset(_OFFSET).compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        names = list(compiled.positiontup or ())
+        if not compiled.positional or "stead_limit" not in names or "stead_offset" not in names:
+            return _run_part_sa(conn, stmt, offset, limit)
+        values, procs = compiled.params, compiled._bind_processors
+        bound = [procs[n](values[n]) if n in procs else values[n] for n in names]
+        if len(_SQLITE_PARTS) > 512:
+            _SQLITE_PARTS.clear()
+        found = _SQLITE_PARTS[stmt] = (compiled.string, bound, names.index("stead_limit"),
+                                       names.index("stead_offset"))
+    sql, bound, li, oi = found
+    args = bound.copy()
+    args[li], args[oi] = limit, offset
+    return driver_rows(conn, sql, args)
+
+
+# PostgreSQL: one round trip per chunk of run ids, rows of (kind, run_uuid, key, text value,
+# number value, timestamp, step): kind 0 a param, 1 a tag, 2 a latest metric, 3 a lone row
+# saying that some of the runs have inputs (fetched only then).
+_PG_LOAD = text(
+    "SELECT 0, run_uuid, key, value, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT),"
+    " CAST(NULL AS BIGINT) FROM params WHERE run_uuid = ANY(:ids)"
+    " UNION ALL SELECT 1, run_uuid, key, value, NULL, NULL, NULL FROM tags WHERE run_uuid = ANY(:ids)"
+    " UNION ALL SELECT 2, run_uuid, key, NULL, value, timestamp, step FROM latest_metrics"
+    " WHERE run_uuid = ANY(:ids)"
+    " UNION ALL SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL"
+    " WHERE EXISTS (SELECT 1 FROM run_inputs WHERE run_uuid = ANY(:ids))"
+)
+# SQLite: no round trips, and what costs is turning each value into a Python object, so
+# narrow queries beat one wide UNION ALL (~30% fewer values); same for the EXISTS probe.
+_SQLITE_LOAD = (
+    "SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({ids})",
+    "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({ids})",
+    "SELECT run_uuid, key, value, timestamp, step FROM latest_metrics WHERE run_uuid IN ({ids})",
+    "SELECT 1 FROM run_inputs WHERE run_uuid IN ({ids}) LIMIT 1",
+)
+_SQLITE_LOAD_SQL: dict[int, tuple[str, ...]] = {}
 _IDS = bindparam("ids", expanding=True)
-_LOAD_PARAMS = select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(_IDS))
-_LOAD_TAGS = select(run_tags.c.run_uuid, run_tags.c.key, run_tags.c.value).where(run_tags.c.run_uuid.in_(_IDS))
-_LOAD_METRICS = select(
-    latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.timestamp,
-    latest_metrics.c.step,
-).where(latest_metrics.c.run_uuid.in_(_IDS))
 _LOAD_INPUTS = select(
     run_inputs.c.run_uuid, run_inputs.c.name, run_inputs.c.digest, run_inputs.c.source_type, run_inputs.c.source,
     run_inputs.c.schema, run_inputs.c.profile, run_inputs.c.context, run_inputs.c.uri,
 ).where(run_inputs.c.run_uuid.in_(_IDS)).order_by(run_inputs.c.id)
-_STATUSES = {s.value: s for s in RunStatus}
 _SQLITE_SQL: dict[Any, str] = {}
+
+
+def _sqlite_load_sql(n: int) -> tuple[str, ...]:
+    found = _SQLITE_LOAD_SQL.get(n)
+    if found is None:
+        marks = ",".join("?" * n)
+        if len(_SQLITE_LOAD_SQL) > 64:
+            _SQLITE_LOAD_SQL.clear()
+        found = _SQLITE_LOAD_SQL[n] = tuple(q.format(ids=marks) for q in _SQLITE_LOAD)
+    return found
 
 
 def _rows_for_ids(conn: Connection, stmt: Any, ids: Sequence[str]) -> list[Any]:
@@ -472,23 +533,44 @@ def _load_full(conn: Connection, rows: Sequence[Any]) -> list[Run]:
     p: dict[str, dict[str, str]] = {i: {} for i in ids}
     t: dict[str, dict[str, str]] = {i: {} for i in ids}
     m: dict[str, dict[str, Metric]] = {i: {} for i in ids}
-    ins: dict[str, list[RunInput]] = {}
+    with_inputs = False
     nan = math.nan
-    for chunk in _chunks(ids):
-        for rid, key, value in _rows_for_ids(conn, _LOAD_PARAMS, chunk):
-            p[rid][key] = value
-        for rid, key, value in _rows_for_ids(conn, _LOAD_TAGS, chunk):
-            t[rid][key] = value
-        for rid, key, value, ts, step in _rows_for_ids(conn, _LOAD_METRICS, chunk):
-            m[rid][key] = Metric(key, nan if value is None else value, ts, step)
-        for rid, *fields in _rows_for_ids(conn, _LOAD_INPUTS, chunk):
-            ins.setdefault(rid, []).append(RunInput(*fields))
+    if conn.dialect.name == "sqlite":
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for chunk in _chunks(ids):
+                q_params, q_tags, q_metrics, q_inputs = _sqlite_load_sql(len(chunk))
+                for rid, key, value in cursor.execute(q_params, chunk).fetchall():
+                    p[rid][key] = value
+                for rid, key, value in cursor.execute(q_tags, chunk).fetchall():
+                    t[rid][key] = value
+                for rid, key, value, ts, step in cursor.execute(q_metrics, chunk).fetchall():
+                    m[rid][key] = Metric(key, nan if value is None else value, ts, step)
+                if not with_inputs and cursor.execute(q_inputs, chunk).fetchone() is not None:
+                    with_inputs = True
+        finally:
+            cursor.close()
+    else:
+        text_kinds = (p, t)
+        for chunk in _chunks(ids):
+            for kind, rid, key, value, number, ts, step in conn.execute(_PG_LOAD, {"ids": list(chunk)}):
+                if kind < 2:
+                    text_kinds[kind][rid][key] = value
+                elif kind == 2:
+                    m[rid][key] = Metric(key, nan if number is None else number, ts, step)
+                else:
+                    with_inputs = True
+    ins: dict[str, list[RunInput]] = {}
+    if with_inputs:
+        for chunk in _chunks(ids):
+            for rid, *fields in _rows_for_ids(conn, _LOAD_INPUTS, chunk):
+                ins.setdefault(rid, []).append(RunInput(*fields))
     statuses = _STATUSES
     return [
         Run(
             RunInfo(rid, str(eid), name, user, statuses[status], start, end, uri, stage, parent),
             RunData(m[rid], p[rid], t[rid]),
-            tuple(ins.get(rid, ())),
+            tuple(ins[rid]) if rid in ins else (),
         )
         for rid, eid, name, user, status, start, end, uri, stage, parent in rows
     ]

@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 """Data versioning: stead side by side with DVC on the workload of shared/bench/data.
 
-    python bench/bench_data.py [--dvc /tmp/dvcvenv/bin/dvc] [--work /tmp/steadbench]
+    python bench/bench_data.py [--dvc /tmp/dvcvenv/bin/dvc] [--work /tmp/steadbench] [--runs 2]
 
 Generates 1,000 x 1 MiB and 20,000 x 4 KiB random files, then times with the real CLIs
 (wall clock of a subprocess, page cache warm as in the DVC reference): cold ``add`` of
 each folder, ``status`` with one file changed in each, ``add`` again, ``push`` to a local
 folder remote and ``pull`` into a fresh git clone. Prints a markdown table with the ratio
 DVC / stead (higher is better for stead), plus physical references (cat, cp, b3sum) and
-an in-process timing of stead's status (without interpreter and CLI start-up).
+an in-process timing of stead's status (without interpreter and CLI start-up). With
+``--runs N`` each tool runs N times from scratch, alternating which goes first (stead, DVC,
+then DVC, stead, ...), and the table shows medians: the machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -115,6 +118,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dvc", default="/tmp/dvcvenv/bin/dvc")
     ap.add_argument("--work", default="/tmp/steadbench")
+    ap.add_argument("--runs", type=int, default=1, help="runs of each tool; the table shows medians")
     args = ap.parse_args()
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -132,9 +136,13 @@ def main() -> None:
         "b3sum 1 GiB": sh(f"b3sum {seed}/big/* > /dev/null", work, env, check=False) if shutil.which("b3sum") else float("nan"),
     }
     shutil.rmtree(work / "cpref")
-    stead = run_tool("stead", work, seed, env, args.dvc)
-    dvc = run_tool("dvc", work, seed, env, args.dvc)
-    print(f"\nload average at the end: {os.getloadavg()}, cores: {os.cpu_count()}\n")
+    runs: dict[str, list[dict[str, float]]] = {"stead": [], "dvc": []}
+    for i in range(args.runs):
+        for tool in ("stead", "dvc") if i % 2 == 0 else ("dvc", "stead"):
+            runs[tool].append(run_tool(tool, work, seed, env, args.dvc))
+            print(f"run {i + 1} {tool}: {runs[tool][-1]}, load {os.getloadavg()}", file=sys.stderr)
+    stead, dvc = ({k: statistics.median(r[k] for r in rs) for k in rs[0]} for rs in (runs["stead"], runs["dvc"]))
+    print(f"\nruns per tool: {args.runs} (medians); load average at the end: {os.getloadavg()}, cores: {os.cpu_count()}\n")
     print("| step | DVC s | stead s | DVC / stead |")
     print("|---|---:|---:|---:|")
     for step, s in stead.items():

@@ -3,7 +3,6 @@ and an S3 server (moto, 127.0.0.1, a free port) with a fresh bucket per test."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,14 +38,6 @@ def local_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ign
     return Settings(home=root / ".stead", store_url=f"sqlite:///{tmp_path / 'stead.db'}")
 
 
-def make_files(root: Path, files: dict[str, bytes]) -> Path:
-    for rel, data in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
-    return root
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     with running_s3_server() as endpoint:
@@ -57,8 +48,3 @@ def s3_server() -> Iterator[str]:
 def s3_remote(s3_server: str) -> tuple[str, dict[str, str]]:
     """(s3:// URL of a fresh bucket prefix, the aws settings that reach it)."""
     return f"s3://{create_bucket(s3_server)}/data", aws_settings(s3_server)
-
-
-def object_files(home: Path) -> list[Path]:
-    objs = home / "cache" / "objects"
-    return [Path(d, f) for d, _, fs in os.walk(objs) for f in fs] if objs.exists() else []

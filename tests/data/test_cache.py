@@ -104,3 +104,28 @@ def test_pointer_file_is_plain_text(tmp_path: Path) -> None:
     text = (tmp_path / "customers.stead").read_text()
     assert "name: customers\nversion: 4\n" in text
     assert read_pointer(tmp_path / "customers.stead") == p
+
+
+def test_copy_verified_copies_only_what_matches_its_name(tmp_path: Path) -> None:
+    from stead.data.cache import KERNEL_COPY, copy_verified
+
+    for size in (10, KERNEL_COPY + 1, 5 << 20):
+        data = os.urandom(size)
+        src = tmp_path / f"src{size}"
+        src.write_bytes(data)
+        good, bad = tmp_path / f"good{size}", tmp_path / f"bad{size}"
+        assert copy_verified(str(src), str(good), blake3(data).hexdigest(), size)
+        assert good.read_bytes() == data and (os.geteuid() == 0 or not os.access(good, os.W_OK))
+        assert not copy_verified(str(src), str(bad), blake3(b"other").hexdigest(), size)
+        assert not bad.exists()
+        assert not copy_verified(str(src), str(bad), blake3(data).hexdigest(), size + 1)
+
+
+def test_walk_lists_files_below_and_skips_tool_folders(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    for rel in ("x", "a/y", "a/b/z", ".git/HEAD"):
+        (tmp_path / rel).write_bytes(rel.encode())
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    files = walk(str(tmp_path))
+    assert sorted(files) == ["a/b/z", "a/y", "x"] and files["a/y"].st_size == 3

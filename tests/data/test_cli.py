@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import make_files
+from data_files import make_files
 
 
 @pytest.fixture
@@ -90,3 +91,35 @@ def test_cli_errors_are_one_line_with_stable_codes(project, tmp_path) -> None:
     assert r.returncode == 3 and "RESOURCE_DOES_NOT_EXIST" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "show", "x@1"], env=env, capture_output=True, text=True)
     assert r.returncode == 3 and "No dataset named 'x'" in r.stderr
+
+
+def test_status_command_line_is_lean_and_prints_like_the_full_cli(cli, project, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    make_files(Path.cwd() / "customers", {"c.csv": CSV1})
+    cli("data", "add", "customers", "--name", "customers", "-q")
+    full = cli("data", "status", "--json").output
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(' '.join(m for m in ('typer', 'rich', 'sqlalchemy', 'pyarrow')"
+        " if m in sys.modules)))\n"
+        "sys.argv = ['stead', 'data', 'status', '--json']\n"
+        "from stead.cli.main import run\n"
+        "run()\n"
+    )
+    env = {**os.environ, "STEAD_HOME": str(project.home), "STEAD_STORE_URL": project.store_url}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert r.stderr == "" and json.loads(r.stdout) == json.loads(full)
+    r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "status", "nowhere"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "nowhere" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_only_the_named_noun_is_loaded_and_help_lists_every_noun() -> None:
+    from stead.cli.main import NOUNS, _noun, build_app
+
+    assert _noun(["--debug", "data", "add", "x"]) == "data" and _noun(["--help"]) is None
+    assert _noun(["nonsense"]) is None
+    result = CliRunner().invoke(build_app(), ["--help"])
+    assert all(noun in result.output for noun in NOUNS)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import stead.data
-from conftest import make_files
+from data_files import make_files
 from stead.data.workspace import Workspace
 
 pytestmark = pytest.mark.slow

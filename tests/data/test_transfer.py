@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import stead.data
-from conftest import make_files
+from data_files import make_files
 from stead.errors import BackendUnavailable, InvalidParameter
 
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import stead.data
-from conftest import make_files
+from data_files import make_files
 from stead.data.diff import diff_profiles
 from stead.data.profile import profile_table
 from stead.data.validate import check_table, load_expectations

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import stead.data
-from conftest import make_files, object_files
+from data_files import make_files, object_files
 from stead.errors import Conflict, InvalidParameter, InvalidState, NotFound
 
 
@@ -46,6 +46,54 @@ def test_status_reports_added_modified_deleted(project) -> None:
     (d / "sub" / "b.bin").unlink()
     [s] = stead.data.status(["data/customers"], settings=project)
     assert (s.added, s.modified, s.deleted) == (["new.txt"], ["c.txt"], ["sub/b.bin"])
+
+
+def _age(root: Path, seconds: int = 60) -> None:
+    """Date every file back, so that its (inode, size, mtime) is trusted (not racy)."""
+    past = int((os.stat(root).st_mtime - seconds) * 1e9)
+    for p in root.rglob("*"):
+        if p.is_file():
+            os.utime(p, ns=(past, past))
+
+
+def test_clean_status_reads_no_file_and_changes_are_still_seen(project, monkeypatch) -> None:
+    import sys
+
+    import stead.data.status  # noqa: F401  (the module, which stead.data.status shadows)
+
+    d = _data(Path.cwd())
+    _age(d)
+    stead.data.add("data/customers", "customers", settings=project)
+
+    def no_hashing(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AssertionError("a clean status hashed or looked files up one by one")
+
+    with monkeypatch.context() as m:
+        m.setattr(sys.modules["stead.data.status"], "hash_tree", no_hashing)
+        assert stead.data.status(settings=project)[0].clean
+    (d / "c.txt").write_bytes(b"x")
+    (d / "new.txt").write_bytes(b"n")
+    (d / "sub" / "b.bin").unlink()
+    os.utime(d / "a.csv")  # touched, same content
+    [s] = stead.data.status(settings=project)
+    assert (s.added, s.modified, s.deleted) == (["new.txt"], ["c.txt"], ["sub/b.bin"])
+    stead.data.checkout("customers@1", force=True, settings=project)
+    assert stead.data.status(settings=project)[0].clean
+
+
+def test_status_without_its_index_takes_the_long_way(project) -> None:
+    import sqlite3
+
+    d = _data(Path.cwd())
+    _age(d)
+    stead.data.add("data/customers", "customers", settings=project)
+    (d / "c.txt").write_bytes(b"x")
+    with sqlite3.connect(project.home / "cache" / "state.db") as db:
+        db.execute("DELETE FROM tree_index")
+    [s] = stead.data.status(settings=project)
+    assert (s.added, s.modified, s.deleted) == ([], ["c.txt"], [])
+    [s] = stead.data.status(settings=project)  # now from the index it rebuilt
+    assert (s.added, s.modified, s.deleted) == ([], ["c.txt"], [])
 
 
 def test_checkout_restores_and_protects_unsaved_changes(project) -> None:
@@ -93,7 +141,8 @@ def test_get_returns_a_local_path_and_logs_the_run_input(project, fluent) -> Non
         assert (path / "c.txt").read_bytes() == b"c"
         assert stead.data.get("data:/customers@1", settings=project) == path
     inputs = fluent.get_client().get_run(run.info.run_id).inputs
-    assert any("data:/customers@1" in (i.source or i.uri or "") for i in getattr(inputs, "dataset_inputs", inputs))
+    uri = "data:/customers@1"
+    assert any(getattr(i, "uri", None) == uri or uri in (i.source or "") for i in getattr(inputs, "dataset_inputs", inputs))
 
 
 def test_corrupt_cache_object_is_never_checked_out(project) -> None:

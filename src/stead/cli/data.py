@@ -121,28 +121,9 @@ def status(
     Example: stead data status data/customers
     """
     import stead.data
+    from stead.cli.fast import print_status
 
-    result = stead.data.status(paths or (), settings=settings())
-    if as_json:
-        print_json([s.to_json() for s in result])
-        return
-    out = console()
-    if not result:
-        out.print("No versioned data in this project (stead data add PATH)")
-    for s in result:
-        head = f"{s.pointer} ({s.name}@{s.version})"
-        if s.clean:
-            out.print(f"{head}: up to date")
-            continue
-        if s.missing:
-            out.print(f"{head}: [yellow]not checked out[/yellow] (stead data checkout)")
-            continue
-        out.print(f"{head}: {len(s.added)} added, {len(s.modified)} modified, {len(s.deleted)} deleted")
-        for label, items, color in (("added", s.added, "green"), ("modified", s.modified, "yellow"), ("deleted", s.deleted, "red")):
-            for p in items[:20]:
-                out.print(f"  [{color}]{label}:[/{color}] {p}", highlight=False)
-            if len(items) > 20:
-                out.print(f"  ... and {len(items) - 20} more {label}")
+    print_status(stead.data.status(paths or (), settings=settings()), as_json)
 
 
 @app.command("list")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stead.data.cache import disk_error
+from stead.data.index import save_index
 from stead.data.manifest import Manifest
 from stead.data.pointer import Pointer, pointer_path, write_pointer
 from stead.data.state import hash_tree
@@ -58,27 +59,34 @@ def build_manifest(
     cache = ws.cache()
     cache.ensure()
     state = ws.state()
+    stored: set[str] = set()
 
     def store(path: str) -> tuple[str, int]:
         digest, size, _stored = cache.add_file(path)
+        stored.add(path)
         return digest, size
 
     try:
         hashes, errors, hashed = hash_tree(state, base, files, store, on_progress)
         # A file the state vouches for needs its object in the cache too (gc may have run).
-        for rel, (digest, _size) in list(hashes.items()):
-            if not cache.has(digest):
-                try:
-                    got, size, _ = cache.add_file(f"{base}/{rel}")
-                except OSError as exc:
-                    errors[rel] = exc
-                    continue
-                hashes[rel] = (got, size)
+        vouched = {rel: digest for rel, (digest, _size) in hashes.items() if f"{base}/{rel}" not in stored}
+        lacking = cache.missing(vouched.values())
+        for rel, digest in vouched.items():
+            if digest not in lacking:
+                continue
+            try:
+                got, size, _ = cache.add_file(f"{base}/{rel}")
+            except OSError as exc:
+                errors[rel] = exc
+                continue
+            hashes[rel] = (got, size)
+        if errors:
+            _raise_for(errors, base)
+        manifest = Manifest.from_entries(hashes)
+        save_index(state, str(target), manifest.digest, manifest.files, files)
     finally:
         state.close()
-    if errors:
-        _raise_for(errors, base)
-    return Manifest.from_entries(hashes), kind, hashed
+    return manifest, kind, hashed
 
 
 def _raise_for(errors: dict[str, OSError], base: str) -> None:
@@ -93,7 +101,7 @@ def _raise_for(errors: dict[str, OSError], base: str) -> None:
 
 def add(
     ws: Workspace,
-    store: "Store",
+    store: "Store | Callable[[], Store]",
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
@@ -102,9 +110,11 @@ def add(
     profile: bool = True,
     on_progress: Progress | None = None,
 ) -> AddResult:
-    """Version the file or folder at ``path`` as data set ``name`` (default: its name)."""
-    from stead.data import service
+    """Version the file or folder at ``path`` as data set ``name`` (default: its name).
 
+    ``store`` may be a function that returns the store, called once the files are hashed
+    (so that opening it can run alongside).
+    """
     target = ws.resolve(path)
     name = check_name(name or target.name)
     manifest, kind, hashed = build_manifest(ws, target, on_progress=on_progress)
@@ -115,8 +125,10 @@ def add(
         from stead.data.profile import profile_manifest
 
         prof = profile_manifest(cache, manifest) or None
+    from stead.data import service
+
     version, created = service.record_version(
-        store,
+        store() if callable(store) else store,
         name,
         manifest,
         path=ws.relative(target),

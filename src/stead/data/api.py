@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,19 +77,24 @@ def add(
 
     The run that makes it is ``run_id`` (default: the active run, if any).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from stead.data.add import add as add_version
 
     s = _settings(settings)
     ws = Workspace.from_settings(s)
-    store = _store(s)
-    try:
-        with CacheLock(ws):
-            return add_version(
-                ws, store, path, name=name, message=message, run_id=run_id or _active_run_id(),
-                profile=profile, on_progress=on_progress,
-            )
-    finally:
-        store.dispose()
+    with ThreadPoolExecutor(1) as pool:
+        # Opening the store (importing SQLAlchemy) overlaps hashing; add waits for it to record.
+        opening = pool.submit(_store, s)
+        try:
+            with CacheLock(ws):
+                return add_version(
+                    ws, opening.result, path, name=name, message=message, run_id=run_id or _active_run_id(),
+                    profile=profile, on_progress=on_progress,
+                )
+        finally:
+            if opening.exception() is None:
+                opening.result().dispose()
 
 
 def get_version(ref: str, *, settings: "Settings | None" = None) -> "DatasetVersion":
@@ -192,6 +197,7 @@ def checkout_pointers(
     link: str = "auto",
     settings: "Settings | None" = None,
     on_progress: Callable[[int, int], None] | None = None,
+    verified: "Collection[str]" = (),
 ) -> "list[CheckoutResult]":
     """Restore the data named by pointer files (all of the project's by default): what a
     ``git checkout`` of an older commit needs next."""
@@ -206,7 +212,7 @@ def checkout_pointers(
             p = read_pointer(pf)
             manifest = load_manifest(ws, p.manifest, ws.relative(pf))
             results.append(checkout_files(ws, manifest, p.data_path(pf), kind=p.kind, force=force, link=link,
-                                       on_progress=on_progress))
+                                          on_progress=on_progress, verified=verified))
     return results
 
 
@@ -394,7 +400,7 @@ def pull(
         return result
     if checkout and objects is None:
         refs = [t for t in targets if "@" in t]
-        checkout_pointers([t for t in targets if t not in refs], force=force, settings=s)
+        checkout_pointers([t for t in targets if t not in refs], force=force, settings=s, verified=result.done)
         for ref in refs:
             _checkout_ref(ref, force=force, settings=s)
     return result

@@ -11,18 +11,29 @@ is verified against its name before it is checked out or pushed.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
-import uuid
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from blake3 import blake3
 
-from stead.data.hashing import CHUNK, SMALL_FILE
+from stead.data.hashing import hash_open
 from stead.errors import BackendUnavailable, InvalidParameter
 
-__all__ = ["Cache", "disk_error"]
+__all__ = ["Cache", "disk_error", "copy_into", "copy_verified", "KERNEL_COPY"]
+
+KERNEL_COPY = 64 << 10  # larger files are copied by the kernel after hashing
 
 _HEX = "0123456789abcdef"
+_RUN = os.urandom(4).hex()  # with the pid and a counter: unique temporary names, no syscall each
+_tmp_counter = itertools.count()
+
+
+def unique_suffix() -> str:
+    return f"{os.getpid()}-{_RUN}-{next(_tmp_counter)}"
+_NAME = re.compile("[0-9a-f]{64}").fullmatch
 
 
 def disk_error(exc: OSError, what: str) -> BackendUnavailable:
@@ -56,15 +67,31 @@ class Cache:
         self._ready = True
 
     def path(self, digest: str) -> str:
-        if len(digest) != 64 or any(c not in _HEX for c in digest):
+        if not _NAME(digest):
             raise InvalidParameter(f"{digest!r} is not a BLAKE3 object name")
         return f"{self.objects}/{digest[:2]}/{digest[2:]}"
 
     def has(self, digest: str) -> bool:
         return os.path.exists(self.path(digest))
 
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        """The names in ``digests`` that the cache lacks: a stat each for a few, a listing
+        of the object folders for many (one ``scandir`` per folder beats thousands of stats)."""
+        want = set(digests)
+        if len(want) < 2000:
+            return {d for d in want if not self.has(d)}
+        have: set[str] = set()
+        for sub in {d[:2] for d in want}:
+            try:
+                with os.scandir(f"{self.objects}/{sub}") as it:
+                    have.update(sub + e.name for e in it)
+            except FileNotFoundError:
+                continue
+        return want - have
+
     def tmp_path(self) -> str:
-        return f"{self.tmp}/{uuid.uuid4().hex}"
+        """A new temporary file name: this process's prefix and a counter (no syscall)."""
+        return f"{self.tmp}/{unique_suffix()}"
 
     def commit(self, tmp: str, digest: str) -> None:
         """Move a complete temporary file into place as object ``digest``."""
@@ -95,13 +122,19 @@ class Cache:
     def add_file(self, path: str) -> tuple[str, int, bool]:
         """Hash the file at ``path`` and store a copy unless the cache has it.
 
-        Reads the file once: what is stored is exactly what was hashed. Returns
-        ``(digest, size, stored)``.
+        A small file is read once and what is stored is exactly what was hashed. A larger
+        one is hashed as it is read, then copied by the kernel (``copy_file_range``: on
+        these machines three times faster than writing from Python); a change to the file
+        meanwhile (its size or mtime moved) fails the add instead of storing other bytes.
+        Returns ``(digest, size, stored)``.
         """
         with open(path, "rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
-            if size <= SMALL_FILE:
-                data = f.read()
+            fd = f.fileno()
+            before = os.fstat(fd)
+            if before.st_size <= KERNEL_COPY:
+                data = os.read(fd, before.st_size + 1)
+                if len(data) > before.st_size:  # it grew meanwhile: read it all
+                    data += f.read()
                 digest = blake3(data).hexdigest()
                 if self.has(digest):
                     return digest, len(data), False
@@ -113,32 +146,20 @@ class Cache:
                     _unlink(tmp)
                     raise
                 return digest, len(data), True
-            return self._stream_in(f)
-
-    def _stream_in(self, f) -> tuple[str, int, bool]:  # type: ignore[no-untyped-def]
-        hasher = blake3()
-        tmp = self.tmp_path()
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        total = 0
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            try:
-                while n := f.readinto(buf):
-                    hasher.update(view[:n])
-                    _write_all(fd, view[:n])
-                    total += n
-            finally:
-                os.close(fd)
-            digest = hasher.hexdigest()
+            digest, size = hash_open(f, before.st_size)
             if self.has(digest):
+                return digest, size, False
+            tmp = self.tmp_path()
+            try:
+                copied = copy_into(fd, tmp, size)
+                after = os.fstat(fd)
+                if copied != size or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                    raise OSError(errno.EAGAIN, f"{path} changed while it was being added; run it again")
+                self.commit(tmp, digest)
+            except BaseException:
                 _unlink(tmp)
-                return digest, total, False
-            self.commit(tmp, digest)
-            return digest, total, True
-        except BaseException:
-            _unlink(tmp)
-            raise
+                raise
+            return digest, size, True
 
     def verify(self, digest: str, size: int | None = None) -> bool:
         """True when the object exists and its bytes hash to its name."""
@@ -162,6 +183,48 @@ class Cache:
             if sub.is_dir() and len(sub.name) == 2:
                 for entry in os.scandir(sub.path):
                     yield sub.name + entry.name
+
+
+def copy_into(src_fd: int, dst: str, size: int) -> int:
+    """Copy ``size`` bytes from the start of ``src_fd`` into a new read-only file ``dst``,
+    in the kernel (``copy_file_range``, else ``sendfile``); return the bytes copied."""
+    out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    done = 0
+    try:
+        try:
+            while done < size:
+                n = os.copy_file_range(src_fd, out, size - done, done, done)
+                if n == 0:
+                    break
+                done += n
+            return done
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+                raise
+        os.lseek(out, done, os.SEEK_SET)
+        while done < size:
+            n = os.sendfile(out, src_fd, done, size - done)
+            if n == 0:
+                break
+            done += n
+        return done
+    finally:
+        os.close(out)
+
+
+def copy_verified(src: str, dst: str, digest: str, size: int | None) -> bool:
+    """Hash ``src`` and, only if it is object ``digest`` (of ``size`` bytes), copy it to a
+    new file ``dst`` (from the same open file, so a rename over ``src`` cannot interfere).
+    False, and nothing written, when it does not match."""
+    with open(src, "rb", buffering=0) as f:
+        got, got_size = hash_open(f, os.fstat(f.fileno()).st_size)
+        if got != digest or (size is not None and got_size != size):
+            return False
+        if got_size <= KERNEL_COPY:
+            f.seek(0)
+            _write_new(dst, f.read())
+            return True
+        return copy_into(f.fileno(), dst, got_size) == got_size
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import fcntl
 import os
-import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import shutil
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blake3 import blake3
-
-from stead.data.cache import Cache, disk_error
-from stead.data.hashing import CHUNK, hash_file, workers
+from stead.data.cache import Cache, copy_verified, disk_error, unique_suffix
+from stead.data.hashing import hash_file, parallel_map, workers
+from stead.data.index import save_index
 from stead.data.manifest import Manifest
 from stead.data.state import hash_tree
 from stead.data.workspace import Workspace, walk
@@ -50,8 +48,13 @@ def checkout(
     force: bool = False,
     link: str = "auto",
     on_progress: Callable[[int, int], None] | None = None,
+    verified: Collection[str] = (),
 ) -> CheckoutResult:
-    """Make ``dest`` (a folder, or a file when ``kind == "file"``) hold exactly ``manifest``."""
+    """Make ``dest`` (a folder, or a file when ``kind == "file"``) hold exactly ``manifest``.
+
+    Objects named in ``verified`` were hashed on arrival by this process (``pull``); they
+    are copied without being hashed again.
+    """
     if link not in LINKS:
         raise InvalidParameter(f"Unknown link type {link!r}; use one of {', '.join(LINKS)}")
     cache = ws.cache()
@@ -88,18 +91,21 @@ def checkout(
                 f"{len(unsaved)} file(s) in {dest} have changes that are not saved in any version "
                 f"({shown}); save them with `stead data add` first, or pass --force to overwrite them"
             )
-        missing = sorted({d for d, _ in to_write.values() if not cache.has(d)})
+        missing = sorted(cache.missing(d for d, _ in to_write.values() if d not in verified))
         if missing:
             raise InvalidState(
                 f"{len(missing)} object(s) of this version are not in the cache (e.g. {cache.path(missing[0])}); "
                 "run `stead data pull` to fetch them"
             )
-        corrupt = _write_all(cache, base, to_write, link, on_progress, result)
+        corrupt = _write_all(cache, base, to_write, link, on_progress, result, verified)
         rows = []
+        now_there = {rel: st for rel, st in existing.items() if rel in current and rel not in to_write}
         for rel in result.written:
-            st = os.stat(base / rel)
+            st = os.stat(f"{base}/{rel}")
+            now_there[rel] = st
             rows.append((f"{base}/{rel}", st.st_ino, st.st_size, st.st_mtime_ns, to_write[rel][0]))
         state.save(rows)
+        save_index(state, str(dest), manifest.digest, manifest.files, now_there)
     finally:
         state.close()
     for rel in extras:
@@ -115,52 +121,65 @@ def checkout(
     return result
 
 
-def _write_all(cache, base, to_write, link, on_progress, result):  # type: ignore[no-untyped-def]
+def _write_all(cache, base, to_write, link, on_progress, result, verified):  # type: ignore[no-untyped-def]
     corrupt: list[tuple[str, str]] = []
+    can_reflink = [link in ("auto", "reflink")]
 
     def one(item: tuple[str, tuple[str, int]]) -> tuple[str, str, bool, int]:
         rel, (digest, size) = item
-        return rel, digest, _materialize(cache, digest, size, base / rel, link), size
+        ok = _materialize(cache, digest, size, f"{base}/{rel}", link, digest in verified, can_reflink)
+        return rel, digest, ok, size
 
     if to_write:
         for d in {os.path.dirname(rel) for rel in to_write}:
             (base / d).mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=workers()) as pool:
-        try:
-            for rel, digest, ok, size in pool.map(one, sorted(to_write.items())):
-                if ok:
-                    result.written.append(rel)
-                else:
-                    corrupt.append((rel, digest))
-                    cache.quarantine(digest)
-                if on_progress:
-                    on_progress(1, size)
-        except OSError as exc:
-            raise disk_error(exc, f"checking out into {base}") from exc
+    try:
+        for rel, digest, ok, size in parallel_map(one, sorted(to_write.items()), workers()):
+            if ok:
+                result.written.append(rel)
+            else:
+                corrupt.append((rel, digest))
+                cache.quarantine(digest)
+            if on_progress:
+                on_progress(1, size)
+    except OSError as exc:
+        raise disk_error(exc, f"checking out into {base}") from exc
     return corrupt
 
 
-def _materialize(cache: Cache, digest: str, size: int, dst: Path, link: str) -> bool:
-    """Place object ``digest`` at ``dst`` atomically; False (and nothing placed) if corrupt."""
+def _materialize(
+    cache: Cache, digest: str, size: int, dst: str, link: str, trusted: bool, can_reflink: list[bool]
+) -> bool:
+    """Place object ``digest`` at ``dst`` atomically; False (and nothing placed) if corrupt.
+
+    ``trusted``: the object was verified moments ago, so it is copied without hashing.
+    ``can_reflink`` is shared by one checkout's files and turned off at the first failure.
+    """
     src = cache.path(digest)
-    tmp = f"{dst.parent}/.{dst.name}.{uuid.uuid4().hex[:8]}.stead-tmp"
+    folder, name = dst.rsplit("/", 1)
+    tmp = f"{folder}/.{name}.{unique_suffix()}.stead-tmp"
+    placed = False
     try:
         if link == "hardlink":
-            if hash_file(src) != (digest, size):
+            if not trusted and hash_file(src) != (digest, size):
                 return False
             os.link(src, tmp)
-        elif link in ("auto", "reflink") and _reflink(src, tmp):
-            if hash_file(tmp) != (digest, size):
+        elif can_reflink[0] and _reflink(src, tmp):
+            if not trusted and hash_file(tmp) != (digest, size):
                 return False
         else:
             if link == "reflink":
-                raise InvalidParameter(f"The file system of {dst.parent} cannot reflink; use --link copy")
-            if not _copy_hashing(src, tmp, digest, size):
+                raise InvalidParameter(f"The file system of {folder} cannot reflink; use --link copy")
+            can_reflink[0] = False
+            if trusted:
+                shutil.copyfile(src, tmp)  # sendfile: the kernel copies
+            elif not copy_verified(src, tmp, digest, size):
                 return False
         os.replace(tmp, dst)
+        placed = True
         return True
     finally:
-        if os.path.exists(tmp):
+        if not placed and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -173,27 +192,6 @@ def _reflink(src: str, dst: str) -> bool:
         if os.path.exists(dst):
             os.unlink(dst)
         return False
-
-
-def _copy_hashing(src: str, dst: str, digest: str, size: int) -> bool:
-    hasher = blake3()
-    total = 0
-    with open(src, "rb", buffering=0) as s, open(dst, "wb", buffering=0) as d:
-        if os.fstat(s.fileno()).st_size != size:
-            return False
-        if size <= CHUNK * 4:
-            data = s.read()
-            hasher.update(data)
-            d.write(data)
-            total = len(data)
-        else:
-            buf = bytearray(CHUNK)
-            view = memoryview(buf)
-            while n := s.readinto(buf):
-                hasher.update(view[:n])
-                d.write(view[:n])
-                total += n
-    return total == size and hasher.hexdigest() == digest
 
 
 def _prune_empty(base: Path, rel: str) -> None:

@@ -16,7 +16,6 @@ then puts that version's files in place from the cache (``pull`` fetches them fi
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def write_pointer(pointer_file: Path, p: Pointer) -> None:
     text = _HEADER + "".join(
         f"{k}: {getattr(p, k)}\n" for k in ("name", "version", "path", "kind", "manifest", "files", "bytes")
     )
-    tmp = pointer_file.with_name(f".{pointer_file.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = pointer_file.with_name(f".{pointer_file.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, pointer_file)
 

@@ -11,9 +11,9 @@ import os
 
 from blake3 import blake3
 
-from stead.data.cache import Cache
-from stead.data.hashing import CHUNK, workers
-from stead.data.remotes import Remote
+from stead.data.cache import Cache, _unlink, _write_all, copy_verified
+from stead.data.hashing import CHUNK
+from stead.data.remotes import LocalRemote, Remote
 from stead.data.transfer import NullProgress, Progress, TransferResult, run_parallel
 
 __all__ = ["pull", "fetch_one"]
@@ -25,25 +25,42 @@ def fetch_one(cache: Cache, remote: Remote, digest: str, size: int | None) -> tu
     tmp = cache.tmp_path()
     hasher = blake3()
     total = 0
+    placed = False
     try:
+        if isinstance(remote, LocalRemote):  # hashed, then copied by the kernel
+            where = remote.location(digest)
+            try:
+                have = os.stat(where).st_size
+            except FileNotFoundError:
+                return where, "missing from the remote (push it from a machine that has it)"
+            if not copy_verified(where, tmp, digest, size):
+                what = "truncated" if size is not None and have < size else "corrupt"
+                return where, f"{what} on the remote (its bytes do not match its name); not used"
+            cache.commit(tmp, digest)
+            placed = True
+            return None
         try:
             src = remote.open_object(digest)
         except FileNotFoundError:
             return remote.location(digest), "missing from the remote (push it from a machine that has it)"
-        with src, open(tmp, "wb", buffering=0) as out:
-            while chunk := src.read(CHUNK):
-                hasher.update(chunk)
-                out.write(chunk)
-                total += len(chunk)
+        with src:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                while chunk := src.read(CHUNK):
+                    hasher.update(chunk)
+                    _write_all(fd, chunk)
+                    total += len(chunk)
+            finally:
+                os.close(fd)
         if hasher.hexdigest() != digest or (size is not None and total != size):
             what = "truncated" if size is not None and total < size else "corrupt"
             return remote.location(digest), f"{what} on the remote (its bytes do not match its name); not used"
-        os.chmod(tmp, 0o444)
         cache.commit(tmp, digest)
+        placed = True
         return None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if not placed:
+            _unlink(tmp)
 
 
 def pull(
@@ -64,6 +81,6 @@ def pull(
         lambda d, s: fetch_one(cache, remote, d, s),
         result,
         progress or NullProgress(),
-        jobs or workers(True),
+        jobs or remote.jobs,
     )
     return result

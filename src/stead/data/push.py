@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from stead.data.cache import Cache
-from stead.data.hashing import workers
 from stead.data.remotes import CorruptObject, Remote
 from stead.data.transfer import NullProgress, Progress, TransferResult, run_parallel
 
@@ -44,7 +43,7 @@ def push(
             return src, "corrupt in the cache (its bytes do not match its name); removed from the cache"
         return None
 
-    run_parallel(_ordered(missing, manifests), send, result, progress or NullProgress(), jobs or workers(True))
+    run_parallel(_ordered(missing, manifests), send, result, progress or NullProgress(), jobs or remote.jobs)
     return result
 
 

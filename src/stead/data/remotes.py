@@ -25,6 +25,7 @@ class Remote(Protocol):
     """The few things a transfer needs from a remote."""
 
     url: str
+    jobs: int  # parallel transfers that suit it: the cores for a disk, more for a network
 
     def list_objects(self) -> set[str]:
         """Names of every object the remote holds."""
@@ -50,8 +51,11 @@ class LocalRemote:
     """A folder on this machine (a mounted disk, an NFS share)."""
 
     def __init__(self, root: str) -> None:
+        from stead.data.hashing import workers
+
         self.url = root
         self.root = Path(root)
+        self.jobs = workers()
         self._made: set[str] = set()
 
     def location(self, digest: str) -> str:
@@ -74,7 +78,7 @@ class LocalRemote:
         return os.path.exists(self.location(digest))
 
     def upload(self, local_path: str, digest: str) -> None:
-        from stead.data.checkout import _copy_hashing
+        from stead.data.cache import copy_verified
 
         final = self.location(digest)
         sub = final.rsplit("/", 1)[0]
@@ -84,8 +88,7 @@ class LocalRemote:
             self._made.add(sub)
         tmp = f"{self.root}/tmp/{uuid.uuid4().hex}"
         try:
-            size = os.stat(local_path).st_size
-            if not _copy_hashing(local_path, tmp, digest, size):
+            if not copy_verified(local_path, tmp, digest, None):
                 raise CorruptObject(local_path)
             os.replace(tmp, final)
         finally:
@@ -111,7 +114,10 @@ class S3Remote:
             import s3fs
         except ImportError as exc:
             raise MissingExtra("An s3:// data remote", "s3") from exc
+        from stead.data.hashing import workers
+
         self.url = url
+        self.jobs = workers(io_bound=True)
         self.base = url.removeprefix("s3://").rstrip("/")
         client_kwargs: dict[str, Any] = {}
         if aws.get("AWS_ENDPOINT_URL"):

@@ -69,6 +69,21 @@ class State:
         )
         return {r[0]: r[1:] for r in rows}
 
+    def get_many(self, paths: list[str]) -> dict[str, StateEntry]:
+        """The entries of ``paths`` (for a few files; ``load`` reads a whole folder)."""
+        if not paths or not self.path.exists():
+            return {}
+        db = self._db()
+        out: dict[str, StateEntry] = {}
+        for i in range(0, len(paths), 500):
+            chunk = paths[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in db.execute(
+                f"SELECT path, inode, size, mtime_ns, hash, hashed_ns FROM state WHERE path IN ({marks})", chunk
+            ):
+                out[r[0]] = r[1:]
+        return out
+
     def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
         """Record ``(path, inode, size, mtime_ns, hash)`` rows, hashed now."""
         now = time.time_ns()
@@ -120,7 +135,10 @@ def hash_tree(
     """
     from stead.data.hashing import hash_files
 
-    known = state.load(base)
+    if len(files) <= 2000:
+        known = state.get_many([f"{base}/{rel}" for rel in files])
+    else:
+        known = state.load(base)
     out: dict[str, tuple[str, int]] = {}
     todo: list[str] = []
     done_bytes = 0

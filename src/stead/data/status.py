@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stead.data.hashing import hash_file
+from stead.data.index import load_hashes, load_index, save_index, unknown_files
 from stead.data.manifest import Manifest, diff_manifests
 from stead.data.pointer import read_pointer
 from stead.data.state import hash_tree
@@ -70,15 +71,33 @@ def status(ws: Workspace, pointer_file: Path) -> DataStatus:
     pointer_file = pointer_file.resolve()
     p = read_pointer(pointer_file)
     where = ws.relative(pointer_file)
-    manifest = load_manifest(ws, p.manifest, where)
     data = p.data_path(pointer_file)
     base, files = current_files(ws, data, p.kind)
-    if not files:
-        return DataStatus(where, p.name, p.version, [], [], sorted(manifest.files), missing=True)
     state = ws.state()
     try:
-        hashes, _errors, _n = hash_tree(state, base, files, hash_file)  # type: ignore[arg-type]
+        index = load_index(state, str(data), p.manifest)
+        if index is None:
+            manifest = load_manifest(ws, p.manifest, where)
+            if not files:
+                return DataStatus(where, p.name, p.version, [], [], sorted(manifest.files), missing=True)
+            hashes, _errors, _n = hash_tree(state, base, files, hash_file)  # type: ignore[arg-type]
+            save_index(state, str(data), p.manifest, manifest.files,
+                       {rel: st for rel, st in files.items() if hashes.get(rel) == manifest.files.get(rel)})
+            d = diff_manifests(manifest.files, hashes)
+            return DataStatus(where, p.name, p.version, d.added, d.modified, d.deleted)
+        if not files:
+            return DataStatus(where, p.name, p.version, [], [], sorted(index), missing=True)
+        unknown = unknown_files(index, files)
+        deleted = sorted(rel for rel in index if rel not in files) if len(files) - len(unknown) < len(index) else []
+        if not unknown:
+            return DataStatus(where, p.name, p.version, [], [], deleted)
+        hashes, _errors, _n = hash_tree(state, base, unknown, hash_file)  # type: ignore[arg-type]
+        recorded = load_hashes(state, str(data), p.manifest) if any(rel in index for rel in unknown) else {}
     finally:
         state.close()
-    d = diff_manifests(manifest.files, hashes)
-    return DataStatus(where, p.name, p.version, d.added, d.modified, d.deleted)
+    if recorded is None:  # the index changed under us: read the manifest
+        recorded = {rel: h for rel, (h, _size) in load_manifest(ws, p.manifest, where).files.items()}
+    added = sorted(rel for rel in unknown if rel not in index and rel in hashes)
+    modified = sorted(rel for rel in unknown if rel in index and rel in hashes and hashes[rel][0] != recorded.get(rel))
+    deleted = sorted({*deleted, *(rel for rel in unknown if rel in index and rel not in hashes)})
+    return DataStatus(where, p.name, p.version, added, modified, deleted)

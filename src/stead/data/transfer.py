@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from stead.data.hashing import parallel_map
 
 __all__ = ["Progress", "NullProgress", "TransferResult", "run_parallel"]
 
@@ -31,6 +32,7 @@ class TransferResult:
     transferred_bytes: int = 0
     already_there: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (location, reason)
+    done: set[str] = field(default_factory=set, repr=False)  # objects moved (and verified)
 
     @property
     def ok(self) -> bool:
@@ -57,18 +59,18 @@ def run_parallel(
     todo = list(items)
     progress.start(len(todo), sum(s or 0 for _, s in todo))
 
-    def one(item: tuple[str, int | None]) -> tuple[int, object]:
+    def one(item: tuple[str, int | None]) -> tuple[str, int, object]:
         digest, size = item
         try:
-            return size or 0, fn(digest, size)
+            return digest, size or 0, fn(digest, size)
         except OSError as exc:
-            return size or 0, (digest, f"{type(exc).__name__}: {exc}")
+            return digest, size or 0, (digest, f"{type(exc).__name__}: {exc}")
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for size, failure in pool.map(one, todo):
-            if failure is None:
-                result.transferred += 1
-                result.transferred_bytes += size
-            else:
-                result.failed.append(failure)  # type: ignore[arg-type]
-            progress.advance(1, size)
+    for digest, size, failure in parallel_map(one, todo, max(1, jobs)):
+        if failure is None:
+            result.done.add(digest)
+            result.transferred += 1
+            result.transferred_bytes += size
+        else:
+            result.failed.append(failure)  # type: ignore[arg-type]
+        progress.advance(1, size)

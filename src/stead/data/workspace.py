@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,20 +109,30 @@ class Workspace:
 
 
 def walk(root: str) -> dict[str, os.stat_result]:
-    """``relative posix path -> stat`` of every file below ``root`` (symlinks followed)."""
+    """``relative posix path -> stat`` of every file below ``root`` (symlinks followed).
+
+    One ``listdir`` per folder and one ``stat`` per name relative to the folder's
+    descriptor: faster than ``scandir`` entries, and it is most of ``status``'s time.
+    """
     out: dict[str, os.stat_result] = {}
     stack = [("", root)]
+    isdir, isreg = stat.S_ISDIR, stat.S_ISREG
     while stack:
         rel, top = stack.pop()
-        with os.scandir(top) as it:
-            for e in it:
-                name = rel + e.name
-                if e.is_dir():
-                    if e.name in SKIP_DIRS:
-                        continue
-                    stack.append((name + "/", e.path))
-                elif e.is_file():
-                    out[name] = e.stat()
+        fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for name in os.listdir(fd):
+                try:
+                    st = os.stat(name, dir_fd=fd)
+                except FileNotFoundError:
+                    continue  # deleted meanwhile, or a dangling symlink
+                mode = st.st_mode
+                if isreg(mode):
+                    out[rel + name] = st
+                elif isdir(mode) and name not in SKIP_DIRS:
+                    stack.append((f"{rel}{name}/", f"{top}/{name}"))
+        finally:
+            os.close(fd)
     return out
 
 

@@ -241,6 +241,123 @@ if BIG_MB:
     out["art_big"] = {"same_hash": got.hexdigest() == want, "size": os.path.getsize(local)}
     os.unlink(local)
 
+# ---- MLflow 3 logged models -------------------------------------------------------
+os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+X = [[float(i), float((i * 7) % 5)] for i in range(24)]
+Y = [int(x0 + x1 > 12) for x0, x1 in X]
+clf = LogisticRegression().fit(X, Y)
+mlflow.set_experiment("diff-models")
+with mlflow.start_run(run_name="train") as model_run:
+    mlflow.log_param("C", 1.0)
+    model_info = mlflow.sklearn.log_model(clf, name="model", input_example=X[:2])
+mrid = model_run.info.run_id
+mid = model_info.model_id
+
+
+def lm_json(m) -> dict:
+    return {"id": label(m.model_id, "model"), "name": m.name, "exp": label(m.experiment_id, "exp"),
+            "run": label(m.source_run_id, "run") if m.source_run_id else None, "status": str(m.status),
+            "params": dict(sorted(m.params.items())),
+            "tags": dict(sorted((k, v) for k, v in m.tags.items() if not k.startswith("mlflow."))),
+            "loc_ok": m.artifact_location.endswith(f"/{m.experiment_id}/models/{m.model_id}/artifacts")}
+
+
+step("lm_info", lambda: {"uri_ok": model_info.model_uri == f"models:/{mid}", "run": label(model_info.run_id, "run"),
+                         "flavors": sorted(model_info.flavors)})
+step("lm_get", lambda: lm_json(client.get_logged_model(mid)))
+step("lm_search", lambda: [lm_json(m) for m in client.search_logged_models(
+    [model_run.info.experiment_id], filter_string="name = 'model'")])
+step("lm_search_none", lambda: [lm_json(m) for m in client.search_logged_models(
+    [model_run.info.experiment_id], filter_string="name = 'nothing'")])
+step("lm_load", lambda: [int(v) for v in mlflow.pyfunc.load_model(model_info.model_uri).predict(X)])
+step("lm_set_tags", lambda: (client.set_logged_model_tags(mid, {"quality": "good", "x": "1"}),
+                             client.delete_logged_model_tag(mid, "x"), lm_json(client.get_logged_model(mid)))[-1])
+step("lm_missing", lambda: err(lambda: client.get_logged_model("m-" + "0" * 32)))
+step("lm_delete_missing_tag", lambda: err(lambda: client.delete_logged_model_tag(mid, "never")))
+
+# ---- model registry --------------------------------------------------------------
+
+
+def rm_json(r) -> dict:
+    return {"name": r.name, "description": r.description, "tags": dict(sorted(r.tags.items())),
+            "aliases": dict(sorted(r.aliases.items())),
+            "latest": sorted((v.version, v.current_stage) for v in r.latest_versions or [])}
+
+
+def mv_json(v) -> dict:
+    source = v.source
+    if source.startswith("models:/m-"):
+        source = "models:/" + label(source[len("models:/"):], "model")
+    return {"name": v.name, "version": v.version, "stage": v.current_stage, "source": source,
+            "run": label(v.run_id, "run") if v.run_id else None, "status": v.status,
+            "description": v.description, "tags": dict(sorted(v.tags.items())), "aliases": sorted(v.aliases)}
+
+
+RM = "diff-rm"
+step("rm_create", lambda: rm_json(client.create_registered_model(RM, tags={"team": "ml"}, description="first")))
+step("rm_dup", lambda: err(lambda: client.create_registered_model(RM)))
+step("mv_register_run", lambda: mv_json(mlflow.register_model(f"runs:/{mrid}/model", RM)))
+step("mv_create_no_model_id", lambda: err(lambda: client.create_model_version(RM, model_info.model_uri, run_id=mrid)))
+step("mv_create_model", lambda: mv_json(client.create_model_version(
+    RM, model_info.model_uri, run_id=mrid, tags={"k": "v"}, description="second", model_id=mid)))
+step("mv_get", lambda: mv_json(client.get_model_version(RM, "2")))
+step("mv_unknown", lambda: err(lambda: client.get_model_version(RM, "99")))
+step("rm_get", lambda: rm_json(client.get_registered_model(RM)))
+step("rm_missing", lambda: err(lambda: client.get_registered_model("no-such-model")))
+step("mv_download_uri", lambda: client.get_model_version_download_uri(RM, "2").endswith(
+    f"/models/{mid}/artifacts"))
+step("mv_load", lambda: [int(v) for v in mlflow.pyfunc.load_model(f"models:/{RM}/1").predict(X)])
+step("rm_update", lambda: (client.update_registered_model(RM, description="changed"),
+                           rm_json(client.get_registered_model(RM)))[-1])
+step("mv_update", lambda: (client.update_model_version(RM, "1", description="d1"),
+                           mv_json(client.get_model_version(RM, "1")))[-1])
+step("do_1", lambda: (client.create_registered_model("diff-other") and None))
+step("rm_search", lambda: [rm_json(r) for r in client.search_registered_models("name LIKE 'diff-%'",
+                                                                               order_by=["name ASC"])])
+step("mv_search", lambda: sorted((mv_json(v) for v in client.search_model_versions(f"name = '{RM}'")),
+                                 key=lambda d: d["version"]))
+step("mv_search_run", lambda: sorted(v.version for v in client.search_model_versions(f"run_id = '{mrid}'")))
+step("do_2", lambda: (client.set_registered_model_alias(RM, "champion", "2") and None))
+step("do_3", lambda: (client.set_registered_model_alias(RM, "canary", "1") and None))
+step("alias_get", lambda: mv_json(client.get_model_version_by_alias(RM, "champion")))
+step("alias_on_model", lambda: rm_json(client.get_registered_model(RM)))
+step("alias_load", lambda: [int(v) for v in mlflow.pyfunc.load_model(f"models:/{RM}@champion").predict(X)])
+step("do_4", lambda: (client.delete_registered_model_alias(RM, "canary") and None))
+step("alias_deleted", lambda: err(lambda: client.get_model_version_by_alias(RM, "canary")))
+step("alias_missing", lambda: err(lambda: client.get_model_version_by_alias(RM, "never")))
+step("alias_bad_version", lambda: err(lambda: client.set_registered_model_alias(RM, "x", "99")))
+step("stage_staging", lambda: mv_json(client.transition_model_version_stage(RM, "1", "Staging")))
+step("stage_latest", lambda: sorted((v.version, v.current_stage) for v in client.get_latest_versions(RM)))
+step("stage_latest_staging", lambda: [v.version for v in client.get_latest_versions(RM, stages=["Staging"])])
+step("stage_prod_archive", lambda: (client.transition_model_version_stage(RM, "2", "Production"),
+                                    client.transition_model_version_stage(RM, "1", "Production",
+                                                                          archive_existing_versions=True),
+                                    sorted((v.version, v.current_stage) for v in client.search_model_versions(
+                                        f"name = '{RM}'")))[-1])
+step("stage_bad", lambda: err(lambda: client.transition_model_version_stage(RM, "1", "Nowhere")))
+step("do_5", lambda: (client.set_registered_model_tag(RM, "t1", "a") and None))
+step("do_6", lambda: (client.set_registered_model_tag(RM, "t2", "b") and None))
+step("do_7", lambda: (client.delete_registered_model_tag(RM, "t2") and None))
+step("do_8", lambda: (client.set_model_version_tag(RM, "1", "mt", "x") and None))
+step("do_9", lambda: (client.set_model_version_tag(RM, "1", "gone", "y") and None))
+step("do_10", lambda: (client.delete_model_version_tag(RM, "1", "gone") and None))
+step("tags_after", lambda: {"rm": rm_json(client.get_registered_model(RM))["tags"],
+                            "mv": mv_json(client.get_model_version(RM, "1"))["tags"]})
+step("rm_rename", lambda: (client.rename_registered_model(RM, "diff-rm2"),
+                           rm_json(client.get_registered_model("diff-rm2")))[-1])
+step("rm_old_name", lambda: err(lambda: client.get_registered_model(RM)))
+step("mv_after_rename", lambda: mv_json(client.get_model_version("diff-rm2", "2")))
+step("do_11", lambda: (client.delete_model_version("diff-rm2", "1") and None))
+step("mv_deleted", lambda: err(lambda: client.get_model_version("diff-rm2", "1")))
+step("rm_after_mv_delete", lambda: rm_json(client.get_registered_model("diff-rm2")))
+step("do_12", lambda: (client.delete_registered_model("diff-rm2") and None))
+step("rm_deleted", lambda: err(lambda: client.get_registered_model("diff-rm2")))
+step("rm_search_after", lambda: [r.name for r in client.search_registered_models("name LIKE 'diff-%'")])
+step("do_13", lambda: (client.delete_logged_model(mid) and None))
+step("lm_deleted", lambda: err(lambda: client.get_logged_model(mid)))
+
 # ---- errors ----------------------------------------------------------------------
 step("err_get_missing_exp", lambda: err(lambda: client.get_experiment("987654")))
 step("err_get_bad_exp_id", lambda: err(lambda: client.get_experiment("abc")))

@@ -35,7 +35,8 @@ def test_ajax_alias_and_server_info(api):
     assert api.get("/ajax-api/2.0/mlflow/experiments/get", params={"experiment_id": "0"}).status_code == 200
     info = api.get("/api/3.0/mlflow/server-info").json()
     assert info["multipart_uploads_enabled"] is False
-    assert api.post(f"{API}/logged-models/search", json={}).json() == {"models": []}
+    assert api.post(f"{API}/logged-models/search", json={"experiment_ids": ["0"]}).json() == {}
+    assert api.post(f"{API}/logged-models/search", json={}).status_code == 400  # experiment_ids is required
 
 
 def test_run_logging_and_history_pages(api):

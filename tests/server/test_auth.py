@@ -36,9 +36,13 @@ def auth_api(settings):  # type: ignore[no-untyped-def]
         run = client.post(f"{API}/runs/create", json={"experiment_id": eid, "run_name": "r"}, headers=admin).json()
         rid = run["run"]["info"]["run_id"]
         client.put(f"/api/2.0/mlflow-artifacts/artifacts/{eid}/{rid}/artifacts/f.txt", content=b"x", headers=admin)
+        model = client.post(f"{API}/logged-models", json={"experiment_id": eid, "name": "m",
+                                                         "tags": [{"key": "k", "value": "v"}]}, headers=admin).json()
+        mid = model["model"]["info"]["model_id"]
         for name, level in (("reader", "READ"), ("editor", "EDIT"), ("manager", "MANAGE")):
             users.grant(name, experiment_id=eid, registered_model="guarded", level=level)
         client.ids = (eid, rid)  # type: ignore[attr-defined]
+        client.model_id = mid  # type: ignore[attr-defined]
         yield client
 
 
@@ -48,6 +52,9 @@ def _request(client, prefix, endpoint, headers):  # type: ignore[no-untyped-def]
               "name": "guarded", "key": "k", "value": "v", "metric_key": "m", "path": f"{eid}/{rid}/artifacts",
               "timestamp": 1, "hash": "h", "python": "3"}
     path = prefix + endpoint.path.replace("{artifact_path:path}", f"{eid}/{rid}/artifacts/f.txt")
+    path = path.replace("{model_id}", client.model_id).replace("{tag_key:path}", "k")
+    fields["models"] = [{"model_id": client.model_id, "step": 0}]
+    fields["status"] = "LOGGED_MODEL_READY"
     if endpoint.method == "GET":
         return client.get(path, params={k: v for k, v in fields.items() if k != "experiment_ids"}, headers=headers)
     if endpoint.method == "PUT":

@@ -30,17 +30,15 @@ def model_version_json(mv: ModelVersion, *, stead_fields: bool = True) -> dict[s
         "creation_timestamp": mv.creation_timestamp,
         "last_updated_timestamp": mv.last_updated_timestamp,
         "current_stage": mv.current_stage,
+        "description": mv.description or "",  # MLflow's server always sends these two
         "source": mv.source,
         "status": mv.status,
+        "run_link": mv.run_link or "",
     }
     if mv.user_id:
         out["user_id"] = mv.user_id
-    if mv.description:
-        out["description"] = mv.description
     if mv.run_id:
         out["run_id"] = mv.run_id
-    if mv.run_link:
-        out["run_link"] = mv.run_link
     if mv.status_message:
         out["status_message"] = mv.status_message
     if mv.tags:

@@ -35,7 +35,8 @@ API_V2_MODULES = (
     "stead.server.routes_experiments",
     "stead.server.routes_runs",
     "stead.server.routes_artifacts",
-    "stead.server.routes_meta:LOGGED_MODEL_ENDPOINTS",
+    "stead.server.logged_models",
+    "stead.server.logged_models:RUN_ENDPOINTS",
     "stead.registry.routes",  # arrives with the registry; skipped until it exists
 )
 API_V3_MODULES = ("stead.server.routes_meta",)

@@ -88,6 +88,16 @@ def _experiment_ids(ctx: ServerContext, access: Access, call: ApiCall) -> list[s
         if not ids:
             raise InvalidParameter(f"Missing value for required parameter '{access.field or 'run_id'}'.")
         return _experiments_of_runs(ctx, ids)
+    if access.resource == "logged_model":
+        from stead.server.logged_models import experiment_of_model
+
+        ids = _values(call, access.field or "model_id")
+        if not ids:
+            raise InvalidParameter("Missing value for required parameter 'model_id'.")
+        exp = experiment_of_model(ctx.store, ids[0])
+        if exp is None:  # an unknown model is refused, not reported: ids are not probed
+            raise PermissionDenied(f"Permission denied for logged model {ids[0]!r}")
+        return [exp]
     if access.resource == "artifact":
         path = str(call.path_params.get("artifact_path") or call.params.get("path") or "")
         exp = experiment_of_artifact_path(path)

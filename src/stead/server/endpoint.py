@@ -19,7 +19,8 @@ __all__ = ["Access", "Endpoint", "ApiCall", "PUBLIC", "AUTHENTICATED", "ADMIN"]
 
 Level = Literal["READ", "EDIT", "MANAGE"]
 Resource = Literal[
-    "public", "authenticated", "admin", "experiment", "experiment_name", "run", "registered_model", "artifact"
+    "public", "authenticated", "admin", "experiment", "experiment_name", "run", "registered_model", "artifact",
+    "logged_model",
 ]
 
 
@@ -29,7 +30,8 @@ class Access:
 
     ``resource`` says what the permission is checked on: ``experiment`` (the request's
     ``experiment_id``), ``run`` (its ``run_id``, through the run's experiment), ``artifact``
-    (the experiment named by the first segment of the artifact path), ``registered_model``
+    (the experiment named by the first segment of the artifact path), ``logged_model`` (the
+    experiment of the MLflow 3 logged model in the path's ``model_id``), ``registered_model``
     (its ``name``); ``public`` needs no login, ``authenticated`` any user, ``admin`` an admin.
     """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from stead.errors import InvalidParameter
+from stead.errors import InvalidParameter, NotFound
 from stead.registry.mlflow_json import alias_event_json, model_version_json, registered_model_json
 from stead.registry.service import Registry
 from stead.server.context import ServerContext
@@ -188,12 +188,41 @@ def rollback(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
 # ---- model versions ------------------------------------------------------------------
 
+def _logged_model(ctx: ServerContext, model_id: str) -> Any:
+    """The logged model row (MLflow 3 sources ``models:/m-<id>``), or ``NotFound``."""
+    from sqlalchemy import select
+
+    from stead.server.tables import logged_models
+
+    with ctx.store.read() as conn:
+        row = conn.execute(select(logged_models).where(logged_models.c.model_id == model_id,
+                                                       logged_models.c.lifecycle_stage == "active")).first()
+    if row is None:
+        raise NotFound(f"Logged model with ID '{model_id}' not found.")
+    return row
+
+
 def create_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    from stead.registry.uris import logged_model_id_of
+
     p = call.params
+    source = req_str(p, "source")
+    run_id = opt_str(p, "run_id") or None
+    model_id = opt_str(p, "model_id") or None
+    source_model = logged_model_id_of(source)
+    if source_model is not None:
+        # MLflow 3 registers a logged model by ``models:/m-<id>``; like MLflow, the version
+        # takes its run from the model when the request names none.
+        if model_id != source_model:
+            raise InvalidParameter(f"Invalid model version source: '{source}'. The model_id request parameter "
+                                   "must identify the resource that contains the source.")
+        row = _logged_model(ctx, source_model)
+        if run_id is None:
+            run_id = row.source_run_id or None
     mv = registry_of(ctx).create_model_version(
-        req_str(p, "name"), req_str(p, "source"), opt_str(p, "run_id") or None, dict(tags_of(p)),
+        req_str(p, "name"), source, run_id, dict(tags_of(p)),
         opt_str(p, "run_link"), opt_str(p, "description"), user_id=_user(call),
-        logged_model_id=opt_str(p, "model_id") or None,
+        logged_model_id=model_id,
     )
     return {"model_version": model_version_json(mv)}
 
@@ -225,8 +254,14 @@ def search_versions(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
 
 def download_uri(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    from stead.registry.uris import logged_model_id_of
+
     p = call.params
-    return {"artifact_uri": registry_of(ctx).get_model_version_download_uri(req_str(p, "name"), req_str(p, "version"))}
+    location = registry_of(ctx).get_model_version_download_uri(req_str(p, "name"), req_str(p, "version"))
+    model_id = logged_model_id_of(location)
+    if model_id is not None:  # the files of an MLflow 3 version are its logged model's
+        location = str(_logged_model(ctx, model_id).artifact_location)
+    return {"artifact_uri": location}
 
 
 def set_version_tag(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:

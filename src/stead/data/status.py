@@ -7,6 +7,7 @@ hashed again.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def load_manifest(ws: Workspace, digest: str, where: str) -> Manifest:
         raise InvalidState(f"The manifest of {where} was corrupt in the cache ({exc}); run `stead data pull`") from exc
 
 
-def current_files(ws: Workspace, data: Path, kind: str) -> tuple[str, dict[str, "object"]]:
+def current_files(ws: Workspace, data: Path, kind: str) -> tuple[str, dict[str, os.stat_result]]:
     if kind == "file":
         return str(data.parent), ({data.name: data.stat()} if data.is_file() else {})
     return str(data), (walk(str(data)) if data.is_dir() else {})
@@ -80,7 +81,7 @@ def status(ws: Workspace, pointer_file: Path) -> DataStatus:
             manifest = load_manifest(ws, p.manifest, where)
             if not files:
                 return DataStatus(where, p.name, p.version, [], [], sorted(manifest.files), missing=True)
-            hashes, _errors, _n = hash_tree(state, base, files, hash_file)  # type: ignore[arg-type]
+            hashes, _errors, _n = hash_tree(state, base, files, hash_file)
             save_index(state, str(data), p.manifest, manifest.files,
                        {rel: st for rel, st in files.items() if hashes.get(rel) == manifest.files.get(rel)})
             d = diff_manifests(manifest.files, hashes)
@@ -91,7 +92,7 @@ def status(ws: Workspace, pointer_file: Path) -> DataStatus:
         deleted = sorted(rel for rel in index if rel not in files) if len(files) - len(unknown) < len(index) else []
         if not unknown:
             return DataStatus(where, p.name, p.version, [], [], deleted)
-        hashes, _errors, _n = hash_tree(state, base, unknown, hash_file)  # type: ignore[arg-type]
+        hashes, _errors, _n = hash_tree(state, base, unknown, hash_file)
         recorded = load_hashes(state, str(data), p.manifest) if any(rel in index for rel in unknown) else {}
     finally:
         state.close()

@@ -12,7 +12,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from stead.errors import InvalidParameter, NotFound
 
@@ -143,7 +143,7 @@ class CacheLock:
     def __init__(self, ws: Workspace, *, exclusive: bool = False) -> None:
         self.path = ws.cache_dir / "lock"
         self.exclusive = exclusive
-        self._f = None
+        self._f: TextIO | None = None
 
     def __enter__(self) -> "CacheLock":
         import fcntl

@@ -30,7 +30,7 @@ __all__ = [
 
 DATA_TYPES = ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")
 _COMPOSITE = ("array", "object", "map", "any", "sparkml_vector")
-_NUMERIC = {"integer": np.dtype("int32"), "long": np.dtype("int64"),
+_NUMERIC: dict[str, np.dtype[Any]] = {"integer": np.dtype("int32"), "long": np.dtype("int64"),
             "float": np.dtype("float32"), "double": np.dtype("float64")}
 _MAX_JSON = 1 << 20  # a signature is small; refuse megabytes of hostile JSON
 

@@ -8,6 +8,7 @@ prints are captured per thread, so parallel in-process steps keep separate logs.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
@@ -16,10 +17,13 @@ import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stead.errors import InvalidParameter, SteadError
 from stead.pipelines.serializers import ObjectStore, StoredOutput, load_value, store_value
+
+if TYPE_CHECKING:
+    from stead.artifacts.base import ArtifactStore
 
 __all__ = ["Ref", "StepTask", "StepResult", "execute_task", "open_artifacts", "StepFailed"]
 
@@ -78,8 +82,9 @@ def open_artifacts(url: str, aws: Mapping[str, str] | None = None) -> ObjectStor
     with _stores_lock:
         store = _STORES.get(key)
         if store is None:
+            artifacts: ArtifactStore
             try:
-                from stead.artifacts import open_artifact_store  # type: ignore[attr-defined]
+                from stead.artifacts import open_artifact_store
             except ImportError:
                 if "://" in url and not url.startswith("file://"):
                     raise InvalidParameter(f"Artifact store {url!r} needs stead.artifacts.open_artifact_store") from None
@@ -180,7 +185,7 @@ def execute_task(task: StepTask) -> StepResult:
     watcher = None
     fluent = sys.modules.get("stead.tracking.fluent")
     if fluent is None:
-        import stead.tracking.fluent as fluent
+        fluent = importlib.import_module("stead.tracking.fluent")
     local = fluent._local
     old_stack = getattr(local, "stack", None)
     watcher = _RunWatcher({"stead.pipeline.run_id": task.run_id, "stead.pipeline.step": task.step_id})

@@ -291,12 +291,12 @@ class PipelineRecords:
         with self.store.read() as conn:
             row = conn.execute(select(pipeline_runs).where(pipeline_runs.c.run_id == run_id)).first()
             if row is None:
-                row = conn.execute(
+                matches = conn.execute(
                     select(pipeline_runs).where(pipeline_runs.c.run_id.startswith(run_id)).limit(2)
                 ).all()
-                if len(row) != 1:
+                if len(matches) != 1:
                     raise NotFound(f"No pipeline run {run_id!r}; list them with `stead pipeline runs`")
-                row = row[0]
+                row = matches[0]
             run = PipelineRun.from_row(row)
             cols = [c for c in pipeline_steps.c if with_logs or c.name != "logs"]
             steps = conn.execute(

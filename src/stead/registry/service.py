@@ -197,10 +197,12 @@ class Registry:
                 if taken is not None:
                     same = "" if taken.name == canonical else f" (as {taken.name!r}, which looks the same)"
                     raise AlreadyExists(f"Registered Model (name={canonical}) already exists{same}.")
-                model_id = conn.execute(
+                inserted = conn.execute(
                     insert(_RM).values(name=canonical, name_key=n.name_key(canonical), description=text,
                                        creation_timestamp=now, last_updated_timestamp=now)
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None  # an INSERT of one row always reports its key
+                model_id = inserted[0]
                 if checked:
                     conn.execute(insert(registered_model_tags),
                                  [{"model_id": model_id, "key": k, "value": v} for k, v in checked.items()])
@@ -531,9 +533,10 @@ class Registry:
             if alias.lower() == "latest":
                 number = self._latest_number(conn, model)
             else:
-                number = self._current_alias(conn, model.id, alias)
-                if number is None:
+                current = self._current_alias(conn, model.id, alias)
+                if current is None:
                     raise InvalidParameter(f"Registered model alias {alias} not found.")
+                number = current
             row = self._version_row(conn, model, number)
             return self._versions(conn, [row], {model.id: model.name})[0]
 

@@ -8,6 +8,11 @@ A concept that arrives later (the registry) is one more module name in ``API_V2_
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stead.artifacts.base import ArtifactStore
+
 import contextlib
 import importlib
 import logging
@@ -127,17 +132,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _json_response(status, body)
 
 
-def _open_artifacts(settings: Settings):  # type: ignore[no-untyped-def]
-    url = settings.resolved_artifacts_url
-    try:
-        from stead.artifacts import open_artifact_store
-    except ImportError:
-        open_artifact_store = None
-    if open_artifact_store is not None:
-        return open_artifact_store(url, settings.aws)
-    from stead.artifacts.local import LocalArtifactStore
+def _open_artifacts(settings: Settings) -> "ArtifactStore":
+    from stead.artifacts import open_artifact_store
 
-    return LocalArtifactStore(url[len("file://"):] if url.startswith("file://") else url)
+    return open_artifact_store(settings.resolved_artifacts_url, settings.aws)
 
 
 def build_context(settings: Settings, *, auth: bool = False) -> ServerContext:

@@ -218,7 +218,7 @@ def get_history_bulk_interval(ctx: ServerContext, call: ApiCall) -> dict[str, An
     max_results = opt_int(p, "max_results") or 320
     if not 1 <= max_results <= 1000:
         raise InvalidParameter(f"max_results must be between 1 and 1000, got {max_results}")
-    out = []
+    out: list[dict[str, Any]] = []
     for run_id in run_ids:
         points = [
             m for m in ctx.backend.get_metric_history(run_id, key).items

@@ -15,10 +15,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from stead.errors import AlreadyExists, InvalidParameter, NotFound, Unauthenticated
+from stead.errors import AlreadyExists, InternalError, InvalidParameter, NotFound, Unauthenticated
 from stead.server.tables import api_tokens, experiment_permissions, registered_model_permissions, users
 from stead.store import Store
 from stead.store.upsert import upsert
@@ -98,7 +99,7 @@ class UserService:
                     created_time=int(time.time() * 1000),
                 )
             )
-            return User(int(result.inserted_primary_key[0]), username, admin)
+            return User(_new_id(result), username, admin)
 
     def get_user(self, username: str) -> User:
         with self.store.read() as conn:
@@ -139,7 +140,7 @@ class UserService:
                     user_id=user.id, name=name, token_hash=_token_hash(token), created_time=int(time.time() * 1000)
                 )
             )
-        return int(result.inserted_primary_key[0]), token
+        return _new_id(result), token
 
     def list_tokens(self, username: str | None = None) -> list[dict[str, object]]:
         stmt = select(api_tokens, users.c.username).join(users, users.c.id == api_tokens.c.user_id)
@@ -260,3 +261,11 @@ class UserService:
                 )
             ).scalar()
         return LEVELS.get(value or "", 0)
+
+
+def _new_id(result: Any) -> int:
+    """The id the database gave the row just inserted."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise InternalError("The database returned no id for the row just inserted")
+    return int(key[0])

@@ -107,7 +107,8 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> Starlette:
         initial = Deployment(name, (Variant("default", options.model, 100),))
     metrics = ServingMetrics(name)
     client = None
-    if options.deployment is not None or options.model.startswith(("models:/", "runs:/")) or "@" in (options.model or ""):
+    model = options.model or ""
+    if options.deployment is not None or model.startswith(("models:/", "runs:/")) or "@" in model:
         from stead.tracking.client import TrackingClient
 
         client = TrackingClient(settings)

@@ -16,7 +16,7 @@ from stead.errors import BadRequest
 
 __all__ = ["Inputs", "FieldProblem", "invalid_input", "check_columns", "column_as_array"]
 
-_NUMERIC = {"integer": np.dtype("int32"), "long": np.dtype("int64"),
+_NUMERIC: dict[str, np.dtype[Any]] = {"integer": np.dtype("int32"), "long": np.dtype("int64"),
             "float": np.dtype("float32"), "double": np.dtype("float64")}
 _EXACT_IN_FLOAT = {4: 2**24, 8: 2**53}
 

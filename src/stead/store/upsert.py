@@ -12,29 +12,37 @@ PostgreSQL's batched "insertmanyvalues" path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, CursorResult, Dialect
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["upsert", "insert_ignore", "upsert_statement", "insert_ignore_statement", "Prepared", "driver_rows"]
 
 Where = Callable[[Any, Any], Any]
+Statement = UpdateBase | Select[Any]
+"""What ``Prepared`` builds and runs: an INSERT / UPDATE / DELETE or a SELECT."""
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _dialect_insert(dialect: str, table: Table):  # type: ignore[no-untyped-def]
+def _dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def upsert_statement(
     dialect: str, table: Table, *, keys: Sequence[str], update: Sequence[str], where: Where | None = None
-) -> Executable:
+) -> UpdateBase:
     """``INSERT ... ON CONFLICT (keys) DO UPDATE SET update... [WHERE where(table, excluded)]``, cached."""
     cache_key = ("upsert", dialect, table, tuple(keys), tuple(update), where)
     stmt = _STATEMENTS.get(cache_key)
@@ -49,7 +57,7 @@ def upsert_statement(
     return stmt  # type: ignore[no-any-return]
 
 
-def insert_ignore_statement(dialect: str, table: Table, *, keys: Sequence[str]) -> Executable:
+def insert_ignore_statement(dialect: str, table: Table, *, keys: Sequence[str]) -> UpdateBase:
     """``INSERT ... ON CONFLICT (keys) DO NOTHING``, cached."""
     cache_key = ("ignore", dialect, table, tuple(keys))
     stmt = _STATEMENTS.get(cache_key)
@@ -90,12 +98,12 @@ class Prepared:
     Build it at module level and call ``many`` / ``one`` with a connection.
     """
 
-    def __init__(self, build: Callable[[str], Executable], columns: Sequence[str]) -> None:
+    def __init__(self, build: Callable[[str], Statement], columns: Sequence[str]) -> None:
         self._build = build
         self.columns = tuple(columns)
-        self._by_dialect: dict[str, tuple[Executable, str | None, tuple[int, ...] | None]] = {}
+        self._by_dialect: dict[str, tuple[Statement, str | None, tuple[int, ...] | None]] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[Executable, str | None, tuple[int, ...] | None]:
+    def _for(self, dialect: Dialect) -> tuple[Statement, str | None, tuple[int, ...] | None]:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             stmt = self._build(dialect.name)
@@ -136,7 +144,7 @@ class Prepared:
         params = row if order == tuple(range(len(self.columns))) else tuple(row[i] for i in order)  # type: ignore[union-attr]
         return driver_rows(conn, sql, params)
 
-    def one(self, conn: Connection, row: tuple[Any, ...] = ()) -> CursorResult[Any]:
+    def one(self, conn: Connection, row: tuple[Any, ...] = ()) -> CursorResult[Unpack[tuple[Any, ...]]]:
         """Run the statement once with ``row`` as its parameters; the result to fetch from."""
         stmt, sql, order = self._for(conn.dialect)
         if sql is not None:
@@ -150,6 +158,7 @@ def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        # DB-API stubs say Sequence[Any]; the drivers (sqlite3, psycopg) return a list of tuples
+        return cast("list[tuple[Any, ...]]", cursor.fetchall())
     finally:
         cursor.close()

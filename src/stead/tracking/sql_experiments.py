@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from stead.errors import AlreadyExists, InvalidParameter, NotFound
+from stead.errors import AlreadyExists, InternalError, InvalidParameter, NotFound
 from stead.store import Store
 from stead.store.tables import experiment_tags, experiments
 from stead.tracking import validation as v
@@ -92,7 +92,10 @@ class SqlExperiments:
                         last_update_time=t,
                     )
                 )
-                experiment_id = int(result.inserted_primary_key[0])
+                pk = result.inserted_primary_key
+                if pk is None:
+                    raise InternalError(f"The database returned no id for the new experiment {name!r}")
+                experiment_id = int(pk[0])
                 if not artifact_location:
                     conn.execute(
                         update(experiments)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, text, update
+from sqlalchemy import BindParameter, and_, bindparam, delete, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from stead.errors import InvalidParameter, NotFound
@@ -318,7 +318,7 @@ class SqlRuns:
         inserted = _INSERT_PARAMS.many(conn, [(run_id, k, val) for k, val in new_params.items()])
         if inserted == len(new_params) and conn.dialect.name == "sqlite":
             return  # every one is new (SQLite counts the rows an executemany inserted exactly)
-        existing = dict(_RUN_PARAMS.one(conn, (run_id,)).all())
+        existing: dict[str, str] = dict(_RUN_PARAMS.one(conn, (run_id,)).tuples().all())
         for key, value in new_params.items():
             if existing.get(key, value) != value:
                 raise InvalidParameter(
@@ -343,6 +343,7 @@ class SqlRuns:
             v.check_run_id(run_id)
             if _RUN_STATE.one(conn, (run_id,)).first() is None:
                 raise NotFound(f"No run with id {run_id!r}; list runs with `stead runs list`")
+            rows: Sequence[Sequence[Any]]
             if max_results is None:
                 rows = _HISTORY.all(conn, (run_id, key))
             else:
@@ -499,7 +500,7 @@ _SQLITE_LOAD = (
     "SELECT 1 FROM run_inputs WHERE run_uuid IN ({ids}) LIMIT 1",
 )
 _SQLITE_LOAD_SQL: dict[int, tuple[str, ...]] = {}
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
 _LOAD_INPUTS = select(
     run_inputs.c.run_uuid, run_inputs.c.name, run_inputs.c.digest, run_inputs.c.source_type, run_inputs.c.source,
     run_inputs.c.schema, run_inputs.c.profile, run_inputs.c.context, run_inputs.c.uri,
@@ -517,7 +518,7 @@ def _sqlite_load_sql(n: int) -> tuple[str, ...]:
     return found
 
 
-def _rows_for_ids(conn: Connection, stmt: Any, ids: Sequence[str]) -> list[Any]:
+def _rows_for_ids(conn: Connection, stmt: Any, ids: Sequence[str]) -> Sequence[Sequence[Any]]:
     """``stmt`` (with an expanding ``ids`` parameter) for these ids; on SQLite as plain tuples."""
     if conn.dialect.name != "sqlite":
         return conn.execute(stmt, {"ids": list(ids)}).all()

@@ -115,8 +115,8 @@ def _compile(
             joined[key.key] = row
     conditions = []
     for c in comparisons:
-        row = joined.get(c.key) if c.kind == "metric" and c.comparator in _NUMERIC_ONLY else None
-        conditions.append(_condition(c) if row is None else compare(row.c.value, c.comparator, c.value))
+        latest = joined.get(c.key) if c.kind == "metric" and c.comparator in _NUMERIC_ONLY else None
+        conditions.append(_condition(c) if latest is None else compare(latest.c.value, c.comparator, c.value))
     return order_runs(stmt.where(*conditions), keys, joined)
 
 

@@ -318,7 +318,7 @@ class SqlRuns:
         inserted = _INSERT_PARAMS.many(conn, [(run_id, k, val) for k, val in new_params.items()])
         if inserted == len(new_params) and conn.dialect.name == "sqlite":
             return  # every one is new (SQLite counts the rows an executemany inserted exactly)
-        existing: dict[str, str] = dict(_RUN_PARAMS.one(conn, (run_id,)).tuples().all())
+        existing: dict[str, str] = {str(k): str(val) for k, val in _RUN_PARAMS.one(conn, (run_id,)).all()}
         for key, value in new_params.items():
             if existing.get(key, value) != value:
                 raise InvalidParameter(

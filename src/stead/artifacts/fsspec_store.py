@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from stead.artifacts.atomic import iter_chunks, temp_name, write_atomic
 from stead.artifacts.base import FileInfo, ReadableStream
 from stead.artifacts.paths import join_path, normalize_artifact_path, normalize_object_path
-from stead.artifacts.tree import local_files, local_target, open_local
+from stead.artifacts.tree import StreamWrites, local_files, local_target
 from stead.errors import (
     BackendUnavailable,
     InvalidParameter,
@@ -41,7 +41,7 @@ PART_SIZE = 8 * 1024 * 1024
 _BACKEND_LIBRARIES = {"botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec"}
 
 
-class FsspecArtifactStore:
+class FsspecArtifactStore(StreamWrites):
     """Artifacts under ``root_uri`` on the fsspec filesystem its scheme names."""
 
     def __init__(self, root_uri: str, storage_options: Mapping[str, Any] | None = None) -> None:
@@ -60,13 +60,6 @@ class FsspecArtifactStore:
         return f"FsspecArtifactStore({self.root_uri!r})"
 
     # -- writing ---------------------------------------------------------------------
-
-    def put_file(self, local_path: str | Path, path: str) -> None:
-        with open_local(local_path) as src:
-            self.put_stream(src, path)
-
-    def put_bytes(self, data: bytes, path: str) -> None:
-        self.put_stream(io.BytesIO(data), path)
 
     def put_stream(self, stream: ReadableStream | BinaryIO, path: str) -> int:
         full = self._full(normalize_object_path(path))

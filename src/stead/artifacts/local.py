@@ -9,7 +9,6 @@ resolved root, so a link planted inside the root cannot be read or written throu
 from __future__ import annotations
 
 import builtins
-import io
 import os
 import shutil
 from pathlib import Path
@@ -18,13 +17,13 @@ from typing import BinaryIO
 from stead.artifacts.atomic import write_atomic
 from stead.artifacts.base import FileInfo, ReadableStream
 from stead.artifacts.paths import join_path, normalize_artifact_path, normalize_object_path
-from stead.artifacts.tree import local_files, local_target, open_local
+from stead.artifacts.tree import StreamWrites, local_files, local_target
 from stead.errors import InvalidParameter, NotFound, PermissionDenied
 
 __all__ = ["LocalArtifactStore"]
 
 
-class LocalArtifactStore:
+class LocalArtifactStore(StreamWrites):
     """Artifacts under the directory ``root`` (created on the first write).
 
     ``sync=False`` skips the fsync calls: faster, but a power loss may lose writes that
@@ -40,13 +39,6 @@ class LocalArtifactStore:
         return f"LocalArtifactStore({self.root_uri!r})"
 
     # -- writing ---------------------------------------------------------------------
-
-    def put_file(self, local_path: str | Path, path: str) -> None:
-        with open_local(local_path) as src:
-            self.put_stream(src, path)
-
-    def put_bytes(self, data: bytes, path: str) -> None:
-        self.put_stream(io.BytesIO(data), path)
 
     def put_stream(self, stream: ReadableStream | BinaryIO, path: str) -> int:
         target = self._resolve(normalize_object_path(path), path)

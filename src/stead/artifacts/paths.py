@@ -24,7 +24,7 @@ MAX_PATH_BYTES = 1024
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # also matches a drive letter `C:`
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_MAX_DECODES = 8
+MAX_DECODES = 8
 _HINT = "Use a relative POSIX path inside the artifact root, like 'model/model.pkl'."
 
 
@@ -67,15 +67,24 @@ def join_path(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent and name else parent or name
 
 
-def _decodings(path: str) -> list[str]:
-    """``path`` and each distinct percent-decoding of it, until decoding changes nothing."""
-    forms = [path]
-    for _ in range(_MAX_DECODES):
+def percent_decodings(text: str) -> list[str]:
+    """``text`` and each distinct percent-decoding of it, until decoding changes nothing or
+    ``MAX_DECODES`` levels are reached: every layer that may decode it once more sees one of
+    these forms, so a check has to hold for all of them."""
+    forms = [text]
+    for _ in range(MAX_DECODES):
         decoded = unquote(forms[-1], errors="replace")
         if decoded == forms[-1]:
-            return forms
+            break
         forms.append(decoded)
-    _reject(path, f"is still percent-encoded after {_MAX_DECODES} decodings")
+    return forms
+
+
+def _decodings(path: str) -> list[str]:
+    forms = percent_decodings(path)
+    if unquote(forms[-1], errors="replace") != forms[-1]:
+        _reject(path, f"is still percent-encoded after {MAX_DECODES} decodings")
+    return forms
 
 
 def _check_form(form: str, *, original: str, decoded: bool) -> None:

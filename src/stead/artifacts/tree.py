@@ -7,6 +7,7 @@ so each name goes through the same path rules before anything is written.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -14,7 +15,7 @@ from typing import BinaryIO
 from stead.artifacts.paths import join_path, normalize_artifact_path
 from stead.errors import InvalidParameter, NotFound, PermissionDenied
 
-__all__ = ["local_files", "local_target", "open_local"]
+__all__ = ["StreamWrites", "local_files", "local_target", "open_local"]
 
 
 def local_files(local_dir: str | Path, prefix: str) -> list[tuple[Path, str]]:
@@ -58,3 +59,18 @@ def open_local(local_path: str | Path) -> BinaryIO:
         raise InvalidParameter(f"{local_path} is a directory; use put_dir.") from exc
     except PermissionError as exc:
         raise PermissionDenied(f"Cannot read local file {local_path}: permission denied.") from exc
+
+
+class StreamWrites:
+    """``put_file`` and ``put_bytes`` for a store whose one writer is ``put_stream``, so each
+    backend implements atomic writing once."""
+
+    def put_stream(self, stream: BinaryIO, path: str) -> int:
+        raise NotImplementedError
+
+    def put_file(self, local_path: str | Path, path: str) -> None:
+        with open_local(local_path) as src:
+            self.put_stream(src, path)
+
+    def put_bytes(self, data: bytes, path: str) -> None:
+        self.put_stream(io.BytesIO(data), path)

@@ -15,13 +15,12 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from stead.artifacts.paths import normalize_artifact_path
+from stead.artifacts.paths import normalize_artifact_path, percent_decodings
 from stead.errors import InvalidParameter
 
 __all__ = ["parse_runs_uri", "check_source", "relative_to_root", "join_uri"]
 
 _RUNS = re.compile(r"^runs:/(?P<run_id>[A-Za-z0-9][\w\-]{0,63})(?:/(?P<path>.*))?$")
-_MAX_DECODES = 8
 
 
 def _refuse(source: str, why: str) -> InvalidParameter:
@@ -43,19 +42,9 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     return match["run_id"], normalize_artifact_path(match["path"] or "")
 
 
-def _decodings(text: str) -> list[str]:
-    forms = [text]
-    for _ in range(_MAX_DECODES):
-        decoded = unquote(forms[-1], errors="replace")
-        if decoded == forms[-1]:
-            return forms
-        forms.append(decoded)
-    return forms
-
-
 def _check_plain(source: str) -> None:
     """No control characters, backslashes, fragments, queries or '..', however encoded."""
-    for form in _decodings(source):
+    for form in percent_decodings(source):
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in form):
             raise _refuse(source, "it contains a control character")
         for ch, what in (("\\", "a backslash"), ("#", "a '#' fragment"), ("?", "a '?' query")):

@@ -6,8 +6,9 @@ when a model of their flavor is saved or loaded.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stead._lazy import lazy_exports
 
 __all__ = [
     "save_model",
@@ -44,14 +45,4 @@ if TYPE_CHECKING:
     from stead.models.signature import ModelSignature, infer_signature
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stead.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -7,8 +7,9 @@ database code load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stead._lazy import lazy_exports
 
 from stead.pipelines.dsl import Condition, Output, Pipeline, Step, pipeline, step, when
 
@@ -43,10 +44,4 @@ if TYPE_CHECKING:
     from stead.pipelines.runner import load_output, resume_pipeline, run_pipeline
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stead.pipelines' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -7,7 +7,9 @@ Nothing here is imported by ``import stead``; the server modules load Starlette 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stead._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from stead.serving.app import ServeOptions, create_serving_app
@@ -24,10 +26,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stead.serving' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import stead.models as sm
+from stead.errors import InvalidParameter
 from stead.models.mlmodel import MLmodel
 
 
@@ -50,8 +51,6 @@ def test_save_refuses_a_non_empty_target(tmp_path: Path, logistic) -> None:  # t
 
 
 def test_signature_mismatch_fails_before_the_model_runs(tmp_path: Path, logistic, frame) -> None:  # type: ignore[no-untyped-def]
-    from stead.errors import InvalidParameter
-
     sm.save_model(logistic, tmp_path / "m", input_example=frame.head(2))
     model = sm.load_model(tmp_path / "m")
     with pytest.raises(InvalidParameter, match="missing column\\(s\\) 'visits'.*unexpected column\\(s\\) 'zip'"):
@@ -99,6 +98,30 @@ def test_pytorch_module_round_trip(tmp_path: Path) -> None:
     fresh.load_state_dict(state)
     np.testing.assert_allclose(fresh(torch.from_numpy(x)).detach().numpy(), expected)
     assert model.signature.inputs.inputs[0].shape == (-1, 2)
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
+def test_pytorch_device_from_model_config(tmp_path: Path, scripted: bool) -> None:
+    """``device`` puts the model and each batch on that device; a GPU asked for must exist.
+    On a machine with CUDA (the GPU check) the model runs there; CI checks the CPU paths."""
+    torch, net = _tiny_net()
+    x = np.random.default_rng(3).normal(size=(5, 2)).astype("float32")
+    sm.save_model(torch.jit.script(net) if scripted else net, tmp_path / "m")
+    want = net(torch.from_numpy(x)).detach().numpy()
+    auto = sm.load_model(tmp_path / "m", model_config={"device": "auto"})
+    gpu = torch.cuda.is_available()
+    assert next(auto.raw.parameters()).device.type == ("cuda" if gpu else "cpu")
+    np.testing.assert_allclose(auto.predict(x), want, rtol=1e-5)
+    assert next(sm.load_model(tmp_path / "m", model_config={"device": "cpu"}).raw.parameters()).device.type == "cpu"
+    if gpu:
+        np.testing.assert_allclose(sm.load_model(tmp_path / "m", model_config={"device": "cuda:0"}).predict(x),
+                                   want, rtol=1e-5)
+    else:
+        with pytest.raises(InvalidParameter, match="sees 0 CUDA GPU"):
+            sm.load_model(tmp_path / "m", model_config={"device": "cuda"})
+    with pytest.raises(InvalidParameter, match="not one of cpu, cuda, cuda:N or auto"):
+        sm.load_model(tmp_path / "m", model_config={"device": "gpu"})
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")

@@ -40,12 +40,19 @@ def serve(
     log_sample: float = typer.Option(0.0, "--log-sample", min=0.0, max=1.0,
                                      help="Fraction of requests written to the prediction log."),
     log_flush: float = typer.Option(5.0, "--log-flush", min=0.01, help="Seconds between prediction log writes."),
+    device: str = typer.Option(None, "--device", help="PyTorch models: cpu (default), cuda, cuda:N or auto "
+                                                       "(the GPU when there is one)."),
+    native_sklearn: bool = typer.Option(True, "--native-sklearn/--import-sklearn",
+                                        help="Run scikit-learn linear models with NumPy alone (fast start, small "
+                                             "memory); --import-sklearn always loads them with scikit-learn."),
     store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
     artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
 ) -> None:
     """Serve a registered model or a deployment over HTTP (V2 /v2/..., MLflow /invocations, /metrics).
 
     Example: stead serve models:/churn@production --port 8080 --workers 2
+
+    Example: stead serve models:/images@production --device cuda
     """
     import uvicorn
 
@@ -54,10 +61,15 @@ def serve(
 
     if (model is None) == (deployment is None):
         raise InvalidParameter("Name a model URI or --deployment NAME (one of the two)")
+    if device is not None:
+        from stead.models.flavors.pytorch import check_device
+
+        check_device(device)
     settings = load().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
     options = ServeOptions(model=model, deployment=deployment, name=name, max_batch_size=max_batch_size,
                            max_latency_ms=max_latency_ms, timeout_s=timeout, max_body_bytes=max_body_bytes,
-                           poll_s=poll, log_sample=log_sample, log_flush_s=log_flush)
+                           poll_s=poll, log_sample=log_sample, log_flush_s=log_flush, device=device,
+                           native_sklearn=native_sklearn)
     if deployment is not None:
         from stead.serving.deployments import Deployments
         from stead.store import open_store

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stead.models.flavors import Predictor, flavor_module, for_loader
+from stead.models.flavors import Predictor, for_loader, load_flavor
 from stead.models.mlmodel import MLmodel
 from stead.models.paths import inside
 from stead.models.signature import ModelSignature, enforce_schema
@@ -103,9 +104,11 @@ def _add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
             sys.path.insert(0, path)
 
 
-def load_model(path_or_uri: str | Path, *, client: "TrackingClient | None" = None) -> PyFuncModel:
+def load_model(path_or_uri: str | Path, *, client: "TrackingClient | None" = None,
+               model_config: Mapping[str, Any] | None = None) -> PyFuncModel:
     """Load a model saved by stead or MLflow: a local directory, ``runs:/<run_id>/<path>``,
-    or (once the registry exists) ``models:/<name>/<version>``.
+    or ``models:/<name>/<version|@alias>``. ``model_config`` updates the MLmodel's own
+    (as in MLflow), e.g. ``{"device": "cuda"}`` for a PyTorch model.
 
     Example: ``model = stead.load_model("runs:/4f1c.../model"); model.predict(df)``
     """
@@ -115,7 +118,7 @@ def load_model(path_or_uri: str | Path, *, client: "TrackingClient | None" = Non
         conf = mlmodel.pyfunc
         name = for_loader(conf.get("loader_module"))
         _add_code_path(resolved.path, conf)
-        predictor = flavor_module(name).load(resolved.path, mlmodel)
+        predictor = load_flavor(name, resolved.path, mlmodel, model_config)
     except BaseException:
         resolved.cleanup()
         raise

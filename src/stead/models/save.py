@@ -11,7 +11,7 @@ from typing import Any
 from stead.errors import AlreadyExists, InvalidParameter, NotFound
 from stead.models.env import CONDA, PYTHON_ENV, write_env_files
 from stead.models.example import as_model_input, save_example
-from stead.models.flavors import detect, flavor_module
+from stead.models.flavors import detect, flavor_module, load_flavor
 from stead.models.mlmodel import PYFUNC, MLmodel
 from stead.models.signature import ModelSignature, infer_schema
 
@@ -55,7 +55,7 @@ def _infer_outputs(name: str, model_dir: Path, mlmodel: MLmodel, example: Any) -
     """The output schema from the model's prediction on its example (None if it fails,
     as MLflow does: a signature without outputs is still useful)."""
     try:
-        predictor = flavor_module(name).load(model_dir, mlmodel)
+        predictor = load_flavor(name, model_dir, mlmodel)
         return infer_schema(predictor.predict(example, None))
     except Exception:
         return None

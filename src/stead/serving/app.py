@@ -43,6 +43,15 @@ class ServeOptions:
     poll_s: float = 10.0
     log_sample: float = 0.0
     log_flush_s: float = 5.0
+    device: str | None = None  # PyTorch models: cpu, cuda, cuda:N or auto
+    native_sklearn: bool = True  # run scikit-learn linear models with NumPy alone when possible
+
+    def model_config(self) -> dict[str, Any]:
+        """What every variant's model is loaded with (see ``stead.load_model``)."""
+        config: dict[str, Any] = {"stead.native_linear": self.native_sklearn}
+        if self.device is not None:
+            config["device"] = self.device
+        return config
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -113,7 +122,8 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> Starlette:
 
         client = TrackingClient(settings)
     endpoint = Endpoint(name, resolve, metrics, client=client, load_deployment=load_deployment, initial=initial,
-                        max_batch_size=options.max_batch_size, max_latency_ms=options.max_latency_ms)
+                        max_batch_size=options.max_batch_size, max_latency_ms=options.max_latency_ms,
+                        model_config=options.model_config())
     prediction_log = None
     if options.log_sample > 0:
         from stead.artifacts.factory import open_artifact_store

@@ -46,8 +46,10 @@ class Prepared:
 class ModelRuntime:
     """One loaded model version; ``name`` and ``version`` are what the protocols report."""
 
-    def __init__(self, uri: str, *, name: str, version: str | None, client: Any = None) -> None:
+    def __init__(self, uri: str, *, name: str, version: str | None, client: Any = None,
+                 model_config: dict[str, Any] | None = None) -> None:
         self.uri = uri
+        self.model_config = model_config
         self.name = name
         self.version = version
         self._client = client
@@ -75,7 +77,7 @@ class ModelRuntime:
     def _load(self) -> None:
         from stead.models.pyfunc import load_model
 
-        self._model = load_model(self.uri, client=self._client)
+        self._model = load_model(self.uri, client=self._client, model_config=self.model_config)
         sig = self._model.signature
         inputs = sig.inputs if sig is not None else None
         if inputs is not None and not inputs.is_tensor and inputs.has_names:

@@ -46,8 +46,10 @@ class Endpoint:
 
     def __init__(self, name: str, resolve: Resolver, metrics: ServingMetrics, *, client: Any = None,
                  load_deployment: Callable[[], Deployment] | None = None, initial: Deployment | None = None,
-                 max_batch_size: int = 64, max_latency_ms: float = 0.0) -> None:
+                 max_batch_size: int = 64, max_latency_ms: float = 0.0,
+                 model_config: dict[str, Any] | None = None) -> None:
         self.name = name
+        self.model_config = model_config
         self.metrics = metrics
         self._resolve = resolve
         self._client = client
@@ -63,7 +65,8 @@ class Endpoint:
         self._lock = asyncio.Lock()
 
     async def _start(self, v: Variant, uri: str, version: str | None) -> LiveVariant:
-        runtime = ModelRuntime(uri, name=self.name, version=version, client=self._client)
+        runtime = ModelRuntime(uri, name=self.name, version=version, client=self._client,
+                               model_config=self.model_config)
         await runtime.load()
         label = version or "local"
 

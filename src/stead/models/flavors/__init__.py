@@ -2,7 +2,8 @@
 
 A flavor module has ``NAME``, ``LOADER`` (the ``loader_module`` MLflow writes for it, so
 that MLflow can load what stead saves), ``save(model, model_dir) -> Saved`` and
-``load(model_dir, mlmodel) -> Predictor``. Flavor modules import their heavy library
+``load(model_dir, mlmodel, config) -> Predictor`` (``config``: the MLmodel's ``model_config``
+with the caller's settings on top, e.g. ``device`` for PyTorch). Flavor modules import their heavy library
 inside those functions, so ``import stead.models`` stays light.
 
 ``loader_module`` in an MLmodel file is hostile input: it only ever selects one of the
@@ -14,11 +15,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from stead.errors import InvalidParameter, MissingExtra
 
-__all__ = ["FLAVORS", "LOADERS", "Saved", "Predictor", "flavor_module", "for_loader", "detect", "require"]
+__all__ = ["FLAVORS", "LOADERS", "Saved", "Predictor", "flavor_module", "load_flavor", "for_loader", "detect", "require"]
 
 FLAVORS = {
     "sklearn": "stead.models.flavors.sklearn",
@@ -57,6 +59,17 @@ def flavor_module(name: str) -> ModuleType:
     if name not in FLAVORS:
         raise InvalidParameter(f"Unknown model flavor {name!r}; use one of {', '.join(FLAVORS)}")
     return importlib.import_module(FLAVORS[name])
+
+
+def load_flavor(name: str, model_dir: Any, mlmodel: Any, overrides: Mapping[str, Any] | None = None) -> Predictor:
+    """Load ``model_dir`` with flavor ``name``, its ``model_config`` updated by ``overrides``."""
+    config = mlmodel.pyfunc.get("model_config") or {}
+    if not isinstance(config, dict):
+        raise InvalidParameter("MLmodel python_function 'model_config' must be a mapping")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InvalidParameter(f"model_config must be a mapping, not {type(overrides).__name__}")
+    predictor: Predictor = flavor_module(name).load(model_dir, mlmodel, {**config, **(overrides or {})})
+    return predictor
 
 
 def for_loader(loader_module: object) -> str:

@@ -3,6 +3,7 @@ this onnxruntime build has)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ class _Predictor:
         return out
 
 
-def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
+def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = None) -> _Predictor:
     ort = require("onnxruntime", "Loading an ONNX model", "onnx")
     conf = mlmodel.flavors.get(NAME) or {}
     path = inside(model_dir, conf.get("data") or mlmodel.flavors.get(PYFUNC, {}).get("data"), "onnx data path")

@@ -4,6 +4,7 @@ MLflow's contract, pickled with cloudpickle as MLflow's ``mlflow.pyfunc.model`` 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ class _Predictor:
         return self.raw.predict(data, **kwargs)
 
 
-def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
+def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = None) -> _Predictor:
     conf = mlmodel.flavors.get(PYFUNC, {})
     if "model_code_path" in conf:
         raise InvalidParameter("Models-from-code (model_code_path) are not loaded by stead; save a PythonModel instead")
@@ -92,12 +93,10 @@ def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
     for key, info in raw_artifacts.items():
         rel = info.get("path") if isinstance(info, dict) else None
         artifacts[str(key)] = str(inside(model_dir, rel, f"artifact {key!r} path"))
-    config = conf.get("model_config") or {}
-    if not isinstance(config, dict):
-        raise InvalidParameter("MLmodel python_function 'model_config' must be a mapping")
     with open(path, "rb") as f:
         model = _cloudpickle("Loading a Python model").load(f)
-    context = PythonModelContext(artifacts, config)
+    user_config = {k: v for k, v in (config or {}).items() if not k.startswith("stead.")}  # stead's own keys stay out
+    context = PythonModelContext(artifacts, user_config)
     if callable(getattr(model, "load_context", None)):
         model.load_context(context)
     return _Predictor(model, context)

@@ -5,12 +5,18 @@ Both go to ``data/model.pth`` with MLflow's ``pickle_module_info.txt``, so
 ``mlflow.pytorch`` loads what stead saves. ``data/state_dict.pth`` holds only tensors: a
 caller who has the class can rebuild the model from it with ``load_state_dict`` without
 unpickling any code (``torch.load(..., weights_only=True)``).
+
+``model_config`` key ``device`` (MLflow's name): ``cpu`` (the default), ``cuda``,
+``cuda:N`` or ``auto`` (the GPU when PyTorch sees one). The model is loaded onto that device
+and each batch is moved there and its answer back.
 """
 
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,7 @@ _MODEL = "model.pth"
 _STATE = "state_dict.pth"
 _PICKLE_INFO = "pickle_module_info.txt"
 _MLFLOW_PICKLE = "mlflow.pytorch.pickle_module"  # cloudpickle, re-exported by MLflow
+_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 
 
 def _torch(feature: str) -> Any:
@@ -65,8 +72,9 @@ def save(model: Any, model_dir: Path) -> Saved:
 
 
 class _Predictor:
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, device: str = "cpu") -> None:
         self.raw = raw
+        self.device = device
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         torch = _torch("Predicting with a PyTorch model")
@@ -80,7 +88,7 @@ class _Predictor:
         else:
             array = np.asarray(data)
         with torch.no_grad():
-            out = self.raw(torch.from_numpy(np.ascontiguousarray(array)))
+            out = self.raw(torch.from_numpy(np.ascontiguousarray(array)).to(self.device))
         result = out.detach().cpu().numpy() if hasattr(out, "detach") else np.asarray(out)
         if frame:
             import pandas as pd
@@ -97,8 +105,33 @@ def _is_torchscript(path: Path) -> bool:
         return False
 
 
-def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
+def check_device(wanted: object) -> str:
+    """``wanted`` as a device setting (None is cpu), or ``InvalidParameter``."""
+    name = "cpu" if wanted is None else wanted
+    if not isinstance(name, str) or not _DEVICE.match(name):
+        raise InvalidParameter(f"PyTorch device {wanted!r} is not one of cpu, cuda, cuda:N or auto")
+    return name
+
+
+def device_for(torch: Any, wanted: object) -> str:
+    """The torch device a ``device`` setting names; a GPU that is asked for must exist."""
+    name = check_device(wanted)
+    has_gpu = bool(torch.cuda.is_available())
+    if name == "auto":
+        return "cuda" if has_gpu else "cpu"
+    if name.startswith("cuda"):
+        index = int(name.partition(":")[2] or 0)
+        count = torch.cuda.device_count() if has_gpu else 0
+        if index >= count:
+            raise InvalidParameter(
+                f"PyTorch device {name!r} was asked for, but PyTorch sees {count} CUDA GPU(s) on this machine; "
+                "use --device cpu (or auto), or run where the GPU is")
+    return name
+
+
+def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = None) -> _Predictor:
     torch = _torch("Loading a PyTorch model")
+    device = device_for(torch, (config or {}).get("device"))
     conf = mlmodel.flavors.get(NAME) or {}
     data = inside(model_dir, conf.get("model_data") or mlmodel.flavors.get(PYFUNC, {}).get("data") or _DATA,
                   "pytorch model_data")
@@ -107,7 +140,7 @@ def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
         raise InvalidParameter(f"{model_dir} has no {_DATA}/{_MODEL}; stead loads pickled and TorchScript PyTorch models")
     path = inside(model_dir, str(path.relative_to(Path(model_dir).resolve())), "pytorch model file")
     if conf.get("stead_format") == "torchscript" or _is_torchscript(path):
-        model = torch.jit.load(str(path), map_location="cpu")
+        model = torch.jit.load(str(path), map_location=device)
     else:
         # pickle_module_info.txt names a module; it is never imported, only checked.
         info = data / _PICKLE_INFO if data.is_dir() else None
@@ -115,6 +148,7 @@ def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
         if name not in (_MLFLOW_PICKLE, "cloudpickle", "pickle"):
             raise InvalidParameter(f"MLmodel pickle module {name!r} is not cloudpickle or pickle")
         # cloudpickle output is read by the standard unpickler (cloudpickle has no Unpickler)
-        model = torch.load(str(path), map_location="cpu", weights_only=False, pickle_module=pickle)
+        model = torch.load(str(path), map_location=device, weights_only=False, pickle_module=pickle)
+    model.to(device)
     model.eval()
-    return _Predictor(model)
+    return _Predictor(model, device)

@@ -1,8 +1,13 @@
-"""scikit-learn models (and anything with the estimator API): a pickle in MLflow's layout."""
+"""scikit-learn models (and anything with the estimator API): a pickle in MLflow's layout.
+
+``model_config`` key ``stead.native_linear`` (set by ``stead serve``): a linear model is run by
+``sklearn_native`` with NumPy alone when the file holds one, without importing scikit-learn.
+"""
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,7 @@ from stead.models.paths import inside
 NAME = "sklearn"
 LOADER = "mlflow.sklearn"
 _FILE = "model.pkl"
+NATIVE_LINEAR = "stead.native_linear"  # model_config key: run linear models with NumPy alone
 _FORMATS = ("cloudpickle", "pickle", "skops")
 _PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
 
@@ -57,7 +63,7 @@ def _unpickle(path: Path, fmt: str, conf: dict[str, Any]) -> Any:
         return pickle.load(f)
 
 
-def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
+def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = None) -> _Predictor:
     pyfunc = mlmodel.flavors.get(PYFUNC, {})
     conf = mlmodel.flavors.get(NAME) or {}
     fmt = conf.get("serialization_format", "pickle")
@@ -68,5 +74,11 @@ def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
     predict_fn = pyfunc.get("predict_fn", "predict")
     if predict_fn not in _PREDICT_FNS:
         raise InvalidParameter(f"MLmodel predict_fn {predict_fn!r} is not one of {', '.join(_PREDICT_FNS)}")
+    if (config or {}).get(NATIVE_LINEAR) and predict_fn in ("predict", "predict_proba"):
+        from stead.models.flavors.sklearn_native import read_native
+
+        native = read_native(path, fmt)
+        if native is not None and hasattr(native, predict_fn):
+            return _Predictor(native, predict_fn)
     model = _unpickle(path, fmt, conf)
     return _Predictor(model, predict_fn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ class _Predictor:
         return self.raw.predict(data)
 
 
-def load(model_dir: Path, mlmodel: MLmodel) -> _Predictor:
+def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = None) -> _Predictor:
     xgb = _xgb("Loading an XGBoost model")
     conf = mlmodel.flavors.get(NAME) or {}
     model_class = conf.get("model_class", "xgboost.core.Booster")

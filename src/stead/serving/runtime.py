@@ -200,12 +200,26 @@ class ModelRuntime:
         sig = self._model.signature
         tensor = sig is not None and sig.inputs is not None and sig.inputs.is_tensor
         if inputs.names is None:
-            return inputs.matrix if inputs.matrix is not None else inputs.columns[0]
+            data = inputs.matrix if inputs.matrix is not None else inputs.columns[0]
+            return _float_as_declared(data, sig.inputs.inputs[0]) if tensor else data  # type: ignore[union-attr]
         if tensor:
-            return dict(zip(inputs.names, inputs.columns))
+            specs = {s.name: s for s in sig.inputs.inputs}  # type: ignore[union-attr]
+            return {n: _float_as_declared(c, specs.get(n)) for n, c in zip(inputs.names, inputs.columns)}
         import pandas as pd
 
         return pd.DataFrame(dict(zip(inputs.names, inputs.columns)))
+
+
+def _float_as_declared(data: Any, spec: Any) -> Any:
+    """JSON has one number type: numbers for a float32 (or float16) tensor arrive as float64
+    or int64 and are cast to the declared type, as MLflow's scoring server does."""
+    declared = getattr(spec, "dtype", None)
+    if declared is None or not isinstance(data, np.ndarray):
+        return data
+    want = np.dtype(declared)
+    if want.kind == "f" and data.dtype.kind in "fiu" and data.dtype != want:
+        return data.astype(want)
+    return data
 
 
 def _as_outputs(result: Any, default: str) -> dict[str, np.ndarray]:

@@ -1,0 +1,63 @@
+"""`stead deploy ...` as a user runs it: real CLI processes, their output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from serving_helpers import Home
+
+
+def _stead(home: Home, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-c", "from stead.cli.main import run; run()", "deploy", *args]
+    return subprocess.run(argv, env=home.env(), capture_output=True, text=True, timeout=120)
+
+
+def _json(home: Home, *args: str) -> Any:
+    done = _stead(home, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _split(dep: dict[str, Any]) -> dict[str, int]:
+    return {v["name"]: v["weight"] for v in dep["variants"] if not v["shadow"]}
+
+
+def test_deploy_lifecycle_from_the_shell(home: Home) -> None:
+    created = _json(home, "create", "churn", "--model", "churn@production", "--canary", "churn@staging",
+                    "--weight", "10", "--shadow", "churn/2")
+    assert _split(created) == {"primary": 90, "canary": 10}
+    assert [v["name"] for v in created["variants"] if v["shadow"]] == ["shadow"]
+    table = _stead(home, "list")
+    assert table.returncode == 0 and "churn" in table.stdout and "canary=churn@staging:10" in table.stdout
+    assert _split(_json(home, "set-traffic", "churn", "primary=75", "canary=25")) == {"primary": 75, "canary": 25}
+    shown = _stead(home, "show", "churn")
+    assert shown.returncode == 0 and "churn@staging" in shown.stdout and "25" in shown.stdout
+
+    assert _split(_json(home, "promote", "churn", "--reason", "canary wins")) == {"primary": 100, "canary": 0}
+    assert home.registry().get_version_by_alias("churn", "production").version == 2
+    assert _split(_json(home, "rollback", "churn", "--reason", "latency")) == {"primary": 100, "canary": 0}
+    assert home.registry().get_version_by_alias("churn", "production").version == 1
+
+    deleted = _stead(home, "delete", "churn")
+    assert deleted.returncode == 0 and "deleted deployment churn" in deleted.stdout
+    assert _json(home, "list") == []
+
+
+def test_deploy_bad_input_is_one_line_and_changes_nothing(home: Home) -> None:
+    assert _stead(home, "create", "churn", "--model", "churn@production").returncode == 0
+    for args, words in [
+        (("set-traffic", "churn", "primary=60"), "100"),
+        (("set-traffic", "churn", "primary"), "VARIANT=PERCENT"),
+        (("show", "nope"), "nope"),
+        (("create", "churn", "--model", "churn@production"), "churn"),
+        (("create", "other", "--model", "missing@production"), "missing"),
+    ]:
+        done = _stead(home, *args)
+        assert done.returncode != 0, args
+        assert "Traceback" not in done.stderr and words in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert _split(_json(home, "show", "churn")) == {"primary": 100}
+    assert [d["name"] for d in _json(home, "list")] == ["churn"]

@@ -5,6 +5,9 @@ in the model's worker thread, and hands each request its own answer. Requests th
 while a batch runs form the next batch, so under load batches grow by themselves and at
 low load a request waits for nobody. ``max_latency_ms`` > 0 additionally holds a batch that
 is not full for up to that long after its first request arrived, to gather more.
+``inline=True`` runs each batch on the event loop itself, for models whose cost is known to
+be microseconds (a linear model run with NumPy): the hop to a worker thread and back would
+cost more than the prediction.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ class Batcher:
     """Queue requests; ``run(items) -> results`` (one result or exception per item) in ``executor``."""
 
     def __init__(self, run: Callable[[list[Any]], list[Any]], executor: Executor, *, max_batch_size: int = 64,
-                 max_latency_ms: float = 0.0, on_batch: Callable[[int], None] | None = None) -> None:
+                 max_latency_ms: float = 0.0, on_batch: Callable[[int], None] | None = None,
+                 inline: bool = False) -> None:
         self._run = run
+        self._inline = inline
         self._executor = executor
         self.max_batch_size = max(1, max_batch_size)
         self.max_latency_s = max(0.0, max_latency_ms) / 1000.0
@@ -83,7 +88,9 @@ class Batcher:
             if self._on_batch is not None:
                 self._on_batch(len(batch))
             try:
-                results = await loop.run_in_executor(self._executor, self._run, [i for i, _ in batch])
+                items = [i for i, _ in batch]
+                results = self._run(items) if self._inline else await loop.run_in_executor(self._executor, self._run,
+                                                                                           items)
             except BaseException as exc:  # noqa: BLE001 - the executor itself failed
                 results = [exc] * len(batch)
             for (_, fut), result in zip(batch, results):

@@ -112,6 +112,14 @@ class ModelRuntime:
         self._model = None
 
     @property
+    def runs_inline(self) -> bool:
+        """Whether a batch costs microseconds (a linear model run with NumPy alone), so it
+        runs on the event loop instead of hopping to the model's thread."""
+        from stead.models.flavors.sklearn_native import NativeLinearModel
+
+        return self._fast and isinstance(getattr(self._model, "raw", None), NativeLinearModel)
+
+    @property
     def executor(self) -> ThreadPoolExecutor:
         return self._executor
 

@@ -74,7 +74,7 @@ class Endpoint:
             self.metrics.batch(label, v.name, size)
 
         batcher = Batcher(runtime.predict_batch, runtime.executor, max_batch_size=self.max_batch_size,
-                          max_latency_ms=self.max_latency_ms, on_batch=on_batch)
+                          max_latency_ms=self.max_latency_ms, on_batch=on_batch, inline=runtime.runs_inline)
         batcher.start()
         self.metrics.ready(label, v.name, True)
         return LiveVariant(v.name, v.model, v.weight, v.shadow, runtime, batcher)

@@ -23,7 +23,7 @@ def test_run_records_its_context(client, run):
     assert tags["mlflow.user"]
     assert tags["stead.host"]
     assert "stead.environment" in tags
-    env = client.backend.runs.get_environment(tags["stead.environment"]) if hasattr(client.backend, "runs") else None
+    env = client.backend.get_environment(tags["stead.environment"]) if hasattr(client.backend, "get_environment") else None
     if env is not None:
         python, packages = env
         assert "sqlalchemy==" in packages.lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -39,7 +39,8 @@ def parse_experiment_id(experiment_id: object) -> int:
 
 
 class SqlExperiments:
-    """Experiment operations; ``artifact_root`` is where new experiments keep their artifacts."""
+    """Experiment operations under the ``TrackingBackend`` names; ``artifact_root`` is where new
+    experiments keep their artifacts."""
 
     def __init__(self, store: Store, artifact_root: str) -> None:
         self.store = store
@@ -69,7 +70,7 @@ class SqlExperiments:
         except IntegrityError:
             pass  # another process created it first
 
-    def create(
+    def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
     ) -> str:
         name = v.check_experiment_name(name)
@@ -111,7 +112,7 @@ class SqlExperiments:
             raise AlreadyExists(f"Experiment {name!r} already exists") from None
         return str(experiment_id)
 
-    def _load(self, conn: Connection, where) -> list[Experiment]:  # type: ignore[no-untyped-def]
+    def _load_experiments(self, conn: Connection, where) -> list[Experiment]:  # type: ignore[no-untyped-def]
         rows = conn.execute(select(experiments).where(where)).all()
         if not rows:
             return []
@@ -135,21 +136,21 @@ class SqlExperiments:
             for r in rows
         ]
 
-    def get(self, experiment_id: str) -> Experiment:
+    def get_experiment(self, experiment_id: str) -> Experiment:
         eid = parse_experiment_id(experiment_id)
         with self.store.read() as conn:
-            found = self._load(conn, experiments.c.experiment_id == eid)
+            found = self._load_experiments(conn, experiments.c.experiment_id == eid)
         if not found:
             raise NotFound(f"No experiment with id {experiment_id!r}; list them with `stead experiments list`")
         return found[0]
 
-    def get_by_name(self, name: str) -> Experiment | None:
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
         name = v.check_experiment_name(name)
         with self.store.read() as conn:
-            found = self._load(conn, experiments.c.name == name)
+            found = self._load_experiments(conn, experiments.c.name == name)
         return found[0] if found else None
 
-    def search(
+    def search_experiments(
         self,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
@@ -170,12 +171,12 @@ class SqlExperiments:
         with self.store.read() as conn:
             ids = [r[0] for r in conn.execute(stmt)]
             page_ids = ids[:max_results]
-            loaded = {e.experiment_id: e for e in self._load(conn, experiments.c.experiment_id.in_(page_ids))}
+            loaded = {e.experiment_id: e for e in self._load_experiments(conn, experiments.c.experiment_id.in_(page_ids))}
         items = [loaded[str(i)] for i in page_ids]
         token = encode_offset_token(offset + max_results) if len(ids) > max_results else None
         return Page(items, token)
 
-    def _set_stage(self, experiment_id: str, stage: str) -> None:
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
         from stead.store.tables import runs
 
         eid = parse_experiment_id(experiment_id)
@@ -201,13 +202,13 @@ class SqlExperiments:
                 .values(lifecycle_stage=stage, deleted_time=t if stage == "deleted" else None)
             )
 
-    def delete(self, experiment_id: str) -> None:
-        self._set_stage(experiment_id, "deleted")
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, "deleted")
 
-    def restore(self, experiment_id: str) -> None:
-        self._set_stage(experiment_id, "active")
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, "active")
 
-    def rename(self, experiment_id: str, new_name: str) -> None:
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         eid = parse_experiment_id(experiment_id)
         new_name = v.check_experiment_name(new_name)
         try:
@@ -236,7 +237,7 @@ class SqlExperiments:
         except IntegrityError:
             raise AlreadyExists(f"Experiment {new_name!r} already exists") from None
 
-    def set_tag(self, experiment_id: str, key: str, value: str) -> None:
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         from stead.store.upsert import upsert
 
         eid = parse_experiment_id(experiment_id)
@@ -252,7 +253,3 @@ class SqlExperiments:
                 raise InvalidParameter(f"Experiment {experiment_id} is deleted; restore it first")
             upsert(conn, experiment_tags, [{"experiment_id": eid, "key": key, "value": value}],
                    keys=("experiment_id", "key"), update=("value",))
-
-    def count(self) -> int:
-        with self.store.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(experiments)).scalar() or 0)

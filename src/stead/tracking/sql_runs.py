@@ -145,11 +145,13 @@ def _metric_rows(
 
 
 class SqlRuns:
+    """Run operations under the ``TrackingBackend`` names (``EmbeddedBackend`` serves them as they are)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
     # ---- lifecycle -----------------------------------------------------------------
-    def create(
+    def create_run(
         self,
         experiment_id: str,
         *,
@@ -223,16 +225,12 @@ class SqlRuns:
                 f"Run {run_id} is {status}; it no longer accepts metrics, params or tags. Start a new run."
             )
 
-    def get(self, run_id: str) -> Run:
+    def get_run(self, run_id: str) -> Run:
         with self.store.read() as conn:
             row = self._require_run(conn, run_id)
             return _load_full(conn, [tuple(getattr(row, name) for name in _INFO_COLUMNS)])[0]
 
-    def get_info(self, run_id: str) -> RunInfo:
-        with self.store.read() as conn:
-            return _info(self._require_run(conn, run_id))
-
-    def update(
+    def update_run(
         self,
         run_id: str,
         *,
@@ -264,7 +262,13 @@ class SqlRuns:
             row = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).first()
         return _info(row)
 
-    def set_stage(self, run_id: str, stage: str) -> None:
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, "deleted")
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, "active")
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
         with self.store.write() as conn:
             self._require_run(conn, run_id)
             conn.execute(
@@ -280,14 +284,13 @@ class SqlRuns:
         metric_points: Sequence[Metric] = (),
         param_items: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         tag_items: Mapping[str, str] | Sequence[tuple[str, str]] = (),
-        *,
-        check_sizes: bool = True,
     ) -> None:
-        """Write metrics, params and tags in one transaction: all of them or none."""
+        """Write metrics, params and tags in one transaction: all of them or none.
+
+        Batch sizes are the caller's to bound (the client splits, the server checks MLflow's limits).
+        """
         p_items = list(param_items.items()) if isinstance(param_items, Mapping) else list(param_items)
         t_items = list(tag_items.items()) if isinstance(tag_items, Mapping) else list(tag_items)
-        if check_sizes:
-            v.check_batch_sizes(len(metric_points), len(p_items), len(t_items))
         new_params: dict[str, str] = {}
         for key, value in p_items:
             key = v.check_key(key, "Param")
@@ -333,7 +336,7 @@ class SqlRuns:
             if result.rowcount == 0:
                 raise NotFound(f"Run {run_id} has no tag {key!r}")
 
-    def metric_history(
+    def get_metric_history(
         self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
     ) -> Page[Metric]:
         offset = decode_offset_token(page_token)
@@ -391,7 +394,7 @@ class SqlRuns:
         return (row.python, row.packages) if row else None
 
     # ---- search --------------------------------------------------------------------
-    def search(
+    def search_runs(
         self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,

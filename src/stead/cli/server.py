@@ -1,39 +1,44 @@
-"""``stead server``: the MLflow-compatible tracking server on uvicorn."""
+"""``stead server``: the MLflow-compatible tracking server on uvicorn.
+
+Start-up time is part of the server's contract (healthy in well under 2 s), and typer with
+pydantic costs ~0.35 s of it, so ``stead.cli.fast`` hands the plain forms of the command
+line to ``fast_serve``, which reads them without typer. ``--help`` and anything it does not
+recognise go through the typer command ``app`` (built on first use) as every other noun does.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-__all__ = ["app"]
-
-app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+__all__ = ["app", "fast_serve", "serve"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_VALUED = {"--host": "host", "--port": "port", "--workers": "workers", "--store-url": "store_url",
+           "--artifacts-url": "artifacts_url"}
 
 
-@app.callback()
-def serve(
-    host: str = typer.Option(None, "--host", help="Address to bind; 127.0.0.1 unless given."),
-    port: int = typer.Option(5000, "--port", help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
-    auth: bool = typer.Option(False, "--auth", help="Require users or tokens (create one: stead users create)."),
-    store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
-    artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
-) -> None:
-    """Run the tracking server: MLflow REST API, artifact proxy, optional auth.
+def _echo(text: str, *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
 
-    Example: stead server --port 5000 --auth
-    """
+
+def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: bool = False,
+          store_url: str | None = None, artifacts_url: str | None = None) -> None:
+    """Open the store, build the app and run uvicorn until stopped."""
     import uvicorn
 
-    from stead.cli.common import settings as load
+    from stead.config import load_settings
     from stead.server.app import create_app
 
-    settings = load().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
+    settings = load_settings().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
     bind = host or "127.0.0.1"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
@@ -43,29 +48,88 @@ def serve(
 
         store = open_store(settings.resolved_store_url)
         if not any(u.is_admin for u in UserService(store).list_users()):
-            typer.echo("warning: --auth is on but there is no admin yet; create one: stead users create NAME --admin",
-                       err=True)
+            _echo("warning: --auth is on but there is no admin yet; create one: stead users create NAME --admin",
+                  err=True)
         store.dispose()
-    typer.echo(
+    _echo(
         f"stead server listening on http://{bind}:{port} ({workers} worker{'s' if workers > 1 else ''}, "
         f"auth {'on' if auth else 'off'}; store {settings.resolved_store_url}; "
         f"artifacts {settings.resolved_artifacts_url})"
     )
     if not auth and bind not in _LOOPBACK:
-        typer.echo(
+        _echo(
             f"warning: binding {bind} without --auth: anyone who can reach this address can read and change "
             "every experiment. Use --auth, or bind 127.0.0.1.",
             err=True,
         )
-    sys.stdout.flush()
-    common = dict(host=bind, port=port, http=http, loop=loop, log_level="warning", access_log=False,
-                  timeout_keep_alive=30)
+    common: dict[str, Any] = dict(host=bind, port=port, http=http, loop=loop, log_level="warning",
+                                  access_log=False, timeout_keep_alive=30)
     if workers == 1:
-        uvicorn.run(create_app(settings, auth=auth), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, auth=auth), **common)
         return
     # Worker processes build their own app from the environment (settings + auth flag).
     os.environ["STEAD_STORE_URL"] = settings.resolved_store_url
     os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
     os.environ["STEAD_HOME"] = str(settings.home)
     os.environ["STEAD_SERVER_AUTH"] = "1" if auth else "0"
-    uvicorn.run("stead.server.app:app_factory", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    uvicorn.run("stead.server.app:app_factory", factory=True, workers=workers, **common)
+
+
+def fast_serve(argv: Sequence[str]) -> int | None:
+    """Run ``stead server <argv>`` without typer; None when typer must handle the line
+    (``--help``, an unknown option, a value that is not a valid number: typer explains)."""
+    opts: dict[str, Any] = {}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--auth":
+            opts["auth"] = True
+            continue
+        name, eq, value = arg.partition("=")
+        if name not in _VALUED:
+            return None
+        if not eq:
+            if not args:
+                return None
+            value = args.pop(0)
+        opts[_VALUED[name]] = value
+    for key in ("port", "workers"):
+        if key in opts:
+            text = opts[key]
+            if not text.isdigit() or (key == "workers" and int(text) < 1):
+                return None
+            opts[key] = int(text)
+    serve(**opts)
+    return 0
+
+
+def _build() -> "typer.Typer":
+    import typer
+
+    command = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+
+    @command.callback()
+    def server(
+        host: str = typer.Option(None, "--host", help="Address to bind; 127.0.0.1 unless given."),
+        port: int = typer.Option(5000, "--port", help="TCP port."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+        auth: bool = typer.Option(False, "--auth", help="Require users or tokens (create one: stead users create)."),
+        store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
+        artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
+    ) -> None:
+        """Run the tracking server: MLflow REST API, artifact proxy, optional auth.
+
+        Example: stead server --port 5000 --auth
+        """
+        serve(host, port, workers, auth, store_url, artifacts_url)
+
+    return command
+
+
+def __getattr__(name: str) -> Any:
+    # The typer command is built on first use, so ``fast_serve`` never imports typer.
+    if name == "app":
+        command = _build()
+        globals()["app"] = command
+        return command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -77,7 +77,8 @@ def serve(
         store = open_store(settings.resolved_store_url)
         Deployments(store).get(deployment)  # a typo fails here, in one line, not in a worker
         store.dispose()
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    # httptools with one socket write per response (stead.serving.http), else uvicorn's pure-Python h11
+    http = "stead.serving.http:OneWriteHttp" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     what = model or f"deployment {deployment}"
     typer.echo(f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
@@ -86,6 +87,7 @@ def serve(
                    "with authentication.", err=True)
     sys.stdout.flush()
     common = dict(host=host, port=port, http=http, loop=loop, log_level="warning", access_log=False,
+                  proxy_headers=False, ws="none",
                   timeout_keep_alive=30, timeout_graceful_shutdown=max(timeout, 5.0), backlog=4096)
     if workers == 1:
         uvicorn.run(create_serving_app(settings, options), **common)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """The composition root of the model server: ``create_serving_app(settings, options)``.
 
 It builds the endpoint (variants, runtimes, batchers), the metrics registry, the prediction
-log and the route table, and returns one Starlette app. Models load in the background after
+log and the route table, and returns one ASGI app, ``ServingApp``. Models load in the background after
 start: ``/v2/health/live`` answers at once, ``/v2/health/ready`` and ``/ping`` once every
 live variant's model is loaded and warmed.
 """
@@ -23,7 +23,7 @@ from stead.config import Settings
 from stead.serving.handlers import Handlers
 from stead.serving.metrics import ServingMetrics
 
-__all__ = ["ServeOptions", "create_serving_app", "app_factory", "OPTIONS_ENV"]
+__all__ = ["ServeOptions", "ServingApp", "create_serving_app", "app_factory", "OPTIONS_ENV"]
 
 log = logging.getLogger("stead.serving")
 OPTIONS_ENV = "STEAD_SERVE_OPTIONS"  # how `stead serve --workers N` hands options to its workers
@@ -90,7 +90,7 @@ def default_name(ref: str) -> str:
     return Path(ref.rstrip("/")).name or "model"
 
 
-def create_serving_app(settings: Settings, options: ServeOptions) -> Starlette:
+def create_serving_app(settings: Settings, options: ServeOptions) -> "ServingApp":
     """One model server: ``options.model`` (a URI) or ``options.deployment`` (a stored deployment)."""
     from stead.serving.deployments import Deployment, Deployments, Variant
     from stead.serving.swap import Endpoint
@@ -157,10 +157,32 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> Starlette:
             if prediction_log is not None:
                 await asyncio.get_running_loop().run_in_executor(None, prediction_log.close)
 
-    return Starlette(routes=handlers.routes(), lifespan=lifespan)
+    return ServingApp(Starlette(routes=handlers.routes(), lifespan=lifespan), name, handlers)
 
 
-def app_factory() -> Starlette:
+class ServingApp:
+    """The ASGI app uvicorn runs: the two inference routes without a version in the path go
+    straight to their handlers (no routing table, no middleware wrapping every ``send``);
+    every other request, and the lifespan, goes to the Starlette app."""
+
+    __slots__ = ("app", "_direct", "_params")
+
+    def __init__(self, app: Starlette, name: str, handlers: Handlers) -> None:
+        self.app = app
+        self._direct = {f"/v2/models/{name}/infer": handlers.v2_infer, "/invocations": handlers.invocations}
+        self._params = {"name": name}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            handler = self._direct.get(scope["path"])
+            if handler is not None:
+                scope["path_params"] = self._params
+                await handler(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def app_factory() -> "ServingApp":
     """For ``uvicorn --factory`` worker processes: options from ``STEAD_SERVE_OPTIONS``."""
     from stead.config import load_settings
 

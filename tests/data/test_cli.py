@@ -123,3 +123,41 @@ def test_only_the_named_noun_is_loaded_and_help_lists_every_noun() -> None:
     assert _noun(["nonsense"]) is None
     result = CliRunner().invoke(build_app(), ["--help"])
     assert all(noun in result.output for noun in NOUNS)
+
+
+def _lean(argv: list[str]) -> str:
+    """Python code running ``stead *argv`` that reports the heavy modules it imported."""
+    return (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(' '.join(m for m in ('typer', 'rich', 'sqlalchemy', 'alembic',"
+        " 'pyarrow') if m in sys.modules)))\n"
+        f"sys.argv = ['stead', *{argv!r}]\n"
+        "from stead.cli.main import run\n"
+        "run()\n"
+    )
+
+
+def test_add_command_line_records_without_sqlalchemy_on_a_current_sqlite_store(cli, project) -> None:
+    import subprocess
+    import sys
+
+    d = make_files(Path.cwd() / "customers", {"c.bin": b"one", "sub/d.bin": b"two"})
+    cli("data", "add", "customers", "-q")  # creates and migrates the store (SQLAlchemy)
+    (d / "c.bin").write_bytes(b"changed")
+    env = {**os.environ, "STEAD_HOME": str(project.home), "STEAD_STORE_URL": project.store_url}
+    r = subprocess.run([sys.executable, "-c", _lean(["data", "add", "customers", "--json", "-m", "second"])],
+                       env=env, capture_output=True, text=True, check=True)
+    out = json.loads(r.stdout)
+    assert out["version"] == 2 and out["created"] and out["message"] == "second" and out["files"] == 2
+    if project.store_url.startswith("sqlite"):
+        assert r.stderr == "", r.stderr  # neither typer, rich nor SQLAlchemy were imported
+    # the record is the one the SQLAlchemy store reads back
+    [v1, v2] = json.loads(cli("data", "versions", "customers", "--json").output)
+    assert (v2["version"], v2["message"], v2["manifest_hash"]) == (2, "second", out["manifest_hash"])
+    assert v2["bytes"] == len(b"changed") + 3 and v1["manifest_hash"] != v2["manifest_hash"]
+    r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "add", "customers", "--no-profile"],
+                       env=env, capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "✓ Unchanged since data:/customers@2"
+    r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "add", "customers", "--name", "bad name"],
+                       env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and "Invalid dataset name" in r.stderr and "Traceback" not in r.stderr

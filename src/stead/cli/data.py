@@ -2,74 +2,16 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from collections.abc import Iterator
 from typing import Any
 
 import typer
 
 from stead.cli.common import JSON_OPTION, settings
+from stead.cli.fast import progress as _progress
+from stead.cli.fast import size
 from stead.cli.output import console, fmt_time, print_json, print_table, success
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-class _Bar:
-    """A rich progress bar of files and bytes (the data layer's ``Progress``)."""
-
-    def __init__(self, progress: Any, label: str) -> None:
-        self.p = progress
-        self.label = label
-        self.task: Any = None
-        self.files = 0
-        self.total_files = 0
-
-    def start(self, files: int, nbytes: int) -> None:
-        self.total_files = files
-        self.task = self.p.add_task(self.label, total=nbytes or None, files=f"0/{files}")
-
-    def advance(self, files: int, nbytes: int) -> None:
-        if self.task is None:
-            self.start(0, 0)
-        self.files += files
-        self.p.update(self.task, advance=nbytes, files=f"{self.files}/{self.total_files or '?'}")
-
-    def __call__(self, files: int, nbytes: int) -> None:  # the on_progress callback form
-        self.advance(files, nbytes)
-
-
-@contextmanager
-def _progress(label: str, quiet: bool = False) -> Iterator[Any]:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
-    if quiet:
-        from stead.data.transfer import NullProgress
-
-        class _Quiet(NullProgress):
-            def __call__(self, files: int, nbytes: int) -> None:
-                pass
-
-        yield _Quiet()
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[files]} files"),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console(),
-        transient=True,
-    ) as p:
-        yield _Bar(p, label)
 
 
 def _report_transfer(result: Any, verb: str, as_json: bool) -> None:
@@ -77,7 +19,7 @@ def _report_transfer(result: Any, verb: str, as_json: bool) -> None:
         print_json(result.to_json())
     else:
         console().print(
-            f"{verb} {result.transferred} object(s), {_size(result.transferred_bytes)}; "
+            f"{verb} {result.transferred} object(s), {size(result.transferred_bytes)}; "
             f"{result.already_there} already there ({result.remote})"
         )
         for path, reason in result.failed:
@@ -106,7 +48,7 @@ def add(
     if as_json:
         print_json({**r.version.summary(), "created": r.created, "pointer": str(r.pointer)})
     elif r.created:
-        success(f"{r.version.uri}: {r.version.num_files} files, {_size(r.version.num_bytes)}; wrote {r.pointer.name}")
+        success(f"{r.version.uri}: {r.version.num_files} files, {size(r.version.num_bytes)}; wrote {r.pointer.name}")
     else:
         success(f"Unchanged since {r.version.uri}")
 
@@ -156,7 +98,7 @@ def versions(name: str = typer.Argument(..., help="Data set name."), as_json: bo
     print_table(
         f"Versions of {name}",
         ["version", "files", "size", "user", "run", "created", "message"],
-        [(v.version, v.num_files, _size(v.num_bytes), v.user_id, v.run_id or "", fmt_time(v.creation_time), v.message) for v in items],
+        [(v.version, v.num_files, size(v.num_bytes), v.user_id, v.run_id or "", fmt_time(v.creation_time), v.message) for v in items],
     )
 
 
@@ -191,7 +133,7 @@ def show(
         print_json(doc)
         return
     out = console()
-    out.print(f"[bold]{v.uri}[/bold]  {v.num_files} files, {_size(v.num_bytes)}, from {v.path} by {v.user_id or '?'} "
+    out.print(f"[bold]{v.uri}[/bold]  {v.num_files} files, {size(v.num_bytes)}, from {v.path} by {v.user_id or '?'} "
               f"at {fmt_time(v.creation_time)}" + (f", run {v.run_id}" if v.run_id else ""))
     if v.message:
         out.print(v.message)
@@ -208,7 +150,7 @@ def show(
             ],
         )
     if manifest is not None:
-        print_table("Files", ["path", "size", "hash"], [(p, _size(z), h[:16]) for p, (h, z) in manifest.files.items()])
+        print_table("Files", ["path", "size", "hash"], [(p, size(z), h[:16]) for p, (h, z) in manifest.files.items()])
 
 
 @app.command("diff")
@@ -230,7 +172,7 @@ def diff(
     out = console()
     f = d.files
     out.print(f"[bold]{d.a} -> {d.b}[/bold]: {len(f.added)} added, {len(f.modified)} modified, {len(f.deleted)} deleted; "
-              f"{_size(d.bytes_before)} -> {_size(d.bytes_after)}")
+              f"{size(d.bytes_before)} -> {size(d.bytes_after)}")
     for label, items in (("added", f.added), ("modified", f.modified), ("deleted", f.deleted)):
         for p in items[:20]:
             out.print(f"  {label}: {p}", highlight=False)
@@ -324,7 +266,7 @@ def gc(
         print_json(r.to_json())
     else:
         verb = "Would remove" if dry_run else "Removed"
-        success(f"{verb} {r.removed} object(s), {_size(r.removed_bytes)}; kept {r.kept}")
+        success(f"{verb} {r.removed} object(s), {size(r.removed_bytes)}; kept {r.kept}")
 
 
 @app.command("validate")

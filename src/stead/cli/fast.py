@@ -1,25 +1,30 @@
 """Commands answered without building the typer app.
 
 ``stead data status`` runs as often as ``git status`` and must answer in well under
-0.3 s for tens of thousands of files; typer, click, rich and pydantic alone take longer
-to import. ``dispatch`` recognises the plain forms of such commands and runs them with
-only what they need; anything else (``--help``, an unknown option) returns None and goes
-through the full CLI, where the same command is defined for help and documentation.
+0.3 s for tens of thousands of files, and ``stead data add`` of a folder that barely
+changed does about 0.1 s of work; typer, click, rich and pydantic alone take longer to
+import. ``dispatch`` recognises the plain forms of such commands and runs them with only
+what they need (rich is imported only if a progress bar is drawn); anything else
+(``--help``, an unknown option) returns None and goes through the full CLI, where the same
+commands are defined for help and documentation (``stead.cli.data``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stead.data.status import DataStatus
 
-__all__ = ["dispatch", "print_status"]
+__all__ = ["dispatch", "print_status", "progress", "size"]
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31"}
+_BAR_AFTER = 0.5  # seconds of work before a progress bar is worth importing rich
 
 
 def dispatch(argv: Sequence[str]) -> int | None:
@@ -28,6 +33,8 @@ def dispatch(argv: Sequence[str]) -> int | None:
         from stead.cli.server import fast_serve
 
         return fast_serve(argv[1:])
+    if list(argv[:2]) == ["data", "add"]:
+        return _add(list(argv[2:]))
     if list(argv[:2]) != ["data", "status"]:
         return None
     rest = list(argv[2:])
@@ -39,6 +46,138 @@ def dispatch(argv: Sequence[str]) -> int | None:
     result = stead.data.status([a for a in rest if a != "--json"], settings=load_settings())
     print_status(result, as_json="--json" in rest)
     return 0
+
+
+_ADD_FLAGS = {"--no-profile": "no_profile", "-q": "quiet", "--quiet": "quiet", "--json": "as_json"}
+_ADD_VALUES = {"-n": "name", "--name": "name", "-m": "message", "--message": "message"}
+
+
+def _parse(rest: list[str], flags: dict[str, str], values: dict[str, str]) -> tuple[list[str], dict[str, Any]] | None:
+    """Positional arguments and options of a plain command line; None for anything else."""
+    args: list[str] = []
+    opts: dict[str, Any] = {}
+    i = 0
+    while i < len(rest):
+        a = rest[i]
+        key, eq, value = a.partition("=")
+        if a in flags:
+            opts[flags[a]] = True
+        elif eq and key in values and key.startswith("--"):
+            opts[values[key]] = value
+        elif a in values and i + 1 < len(rest):
+            opts[values[a]] = rest[i + 1]
+            i += 1
+        elif a.startswith("-"):
+            return None  # --help, an unknown option, a flag missing its value: the full CLI
+        else:
+            args.append(a)
+        i += 1
+    return args, opts
+
+
+def _add(rest: list[str]) -> int | None:
+    """``stead data add PATH [--name N] [--message M] [--no-profile] [-q] [--json]``."""
+    parsed = _parse(rest, _ADD_FLAGS, _ADD_VALUES)
+    if parsed is None or len(parsed[0]) != 1:
+        return None
+    (path,), o = parsed
+    import stead.data
+    from stead.config import load_settings
+
+    with progress("hashing", bool(o.get("quiet") or o.get("as_json"))) as bar:
+        r = stead.data.add(path, o.get("name"), message=o.get("message", ""), profile=not o.get("no_profile"),
+                           settings=load_settings(), on_progress=bar)
+    if o.get("as_json"):
+        from stead.cli.output import print_json
+
+        print_json({**r.version.summary(), "created": r.created, "pointer": str(r.pointer)})
+    elif r.created:
+        _success(f"{r.version.uri}: {r.version.num_files} files, {size(r.version.num_bytes)}; wrote {r.pointer.name}")
+    else:
+        _success(f"Unchanged since {r.version.uri}")
+    return 0
+
+
+def size(n: float) -> str:
+    """``1.5 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _success(message: str) -> None:
+    sys.stdout.write(f"{_paint('✓', 'green')} {message}\n")
+
+
+class _Bar:
+    """A progress bar of files and bytes: the data layer's ``Progress`` (push, pull) and
+    ``on_progress(files, bytes)`` callback (add, checkout). rich is imported and the bar
+    drawn only once the work has lasted ``_BAR_AFTER`` seconds, and only on a terminal, so
+    short commands stay as fast as they can be."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.files = self.nbytes = 0
+        self.total_files = self.total_bytes = 0
+        self.live: Any = None
+        self.task: Any = None
+        self.enabled = sys.stdout.isatty()
+
+    def start(self, files: int, nbytes: int) -> None:
+        self.total_files, self.total_bytes = files, nbytes
+
+    def advance(self, files: int, nbytes: int) -> None:
+        self.files += files
+        self.nbytes += nbytes
+        if self.live is None:
+            if not self.enabled or time.monotonic() - self.started < _BAR_AFTER:
+                return
+            self._draw()
+        self.live.update(self.task, completed=self.nbytes, files=f"{self.files}/{self.total_files or '?'}")
+
+    __call__ = advance
+
+    def _draw(self) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+        from stead.cli.output import console
+
+        self.live = Progress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[files]} files"), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=console(), transient=True,
+        )
+        self.live.start()
+        self.task = self.live.add_task(self.label, total=self.total_bytes or None, files="")
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+class _Quiet:
+    def start(self, files: int, nbytes: int) -> None:
+        pass
+
+    def advance(self, files: int, nbytes: int) -> None:
+        pass
+
+    __call__ = advance
+
+
+@contextmanager
+def progress(label: str, quiet: bool = False) -> Iterator[Any]:
+    """A progress bar (``_Bar``) for the duration of the block; nothing when ``quiet``."""
+    if quiet:
+        yield _Quiet()
+        return
+    bar = _Bar(label)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _paint(text: str, color: str) -> str:

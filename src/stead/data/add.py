@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stead.data.cache import disk_error
-from stead.data.index import save_index
+from stead.data.index import load_hashes, load_index, save_index, unknown_files
 from stead.data.manifest import Manifest
-from stead.data.pointer import Pointer, pointer_path, write_pointer
-from stead.data.state import hash_tree
+from stead.data.pointer import Pointer, pointer_path, read_pointer, write_pointer
+from stead.data.state import State, hash_tree
 from stead.data.workspace import Workspace, check_name, walk
 from stead.errors import InvalidParameter, NotFound
 
 if TYPE_CHECKING:
+    from stead.data.lite import LiteStore
     from stead.data.records import DatasetVersion
     from stead.store.engine import Store
 
@@ -67,7 +68,12 @@ def build_manifest(
         return digest, size
 
     try:
-        hashes, errors, hashed = hash_tree(state, base, files, store, on_progress)
+        known = _unchanged_since_index(state, target, files)
+        if known and on_progress:
+            on_progress(len(known), sum(size for _digest, size in known.values()))
+        todo = {rel: st for rel, st in files.items() if rel not in known} if known else files
+        hashes, errors, hashed = hash_tree(state, base, todo, store, on_progress)
+        hashes.update(known)
         # A file the state vouches for needs its object in the cache too (gc may have run).
         vouched = {rel: digest for rel, (digest, _size) in hashes.items() if f"{base}/{rel}" not in stored}
         lacking = cache.missing(vouched.values())
@@ -89,6 +95,24 @@ def build_manifest(
     return manifest, kind, hashed
 
 
+def _unchanged_since_index(state: "State", target: Path, files: dict[str, os.stat_result]) -> dict[str, tuple[str, int]]:
+    """``relative path -> (hash, size)`` of the files whose stat still matches the tree
+    index of the target's current version (see ``stead.data.index``): adding a folder
+    again costs one index row instead of a state-table row per file."""
+    try:
+        p = read_pointer(pointer_path(target))
+    except InvalidParameter:
+        return {}
+    if p.path != target.name:
+        return {}
+    index = load_index(state, str(target), p.manifest)
+    hashes = load_hashes(state, str(target), p.manifest) if index else None
+    if not index or hashes is None:
+        return {}
+    unknown = unknown_files(index, files)
+    return {rel: (hashes[rel], st.st_size) for rel, st in files.items() if rel not in unknown and rel in hashes}
+
+
 def _raise_for(errors: dict[str, OSError], base: str) -> None:
     rel, exc = next(iter(sorted(errors.items())))
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
@@ -101,7 +125,7 @@ def _raise_for(errors: dict[str, OSError], base: str) -> None:
 
 def add(
     ws: Workspace,
-    store: "Store | Callable[[], Store]",
+    store: "Store | LiteStore | Callable[[], Store | LiteStore]",
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
@@ -125,10 +149,18 @@ def add(
         from stead.data.profile import profile_manifest
 
         prof = profile_manifest(cache, manifest) or None
-    from stead.data import service
+    opened = store() if callable(store) else store
+    from stead.data.lite import LiteStore
 
-    version, created = service.record_version(
-        store() if callable(store) else store,
+    if isinstance(opened, LiteStore):
+        record = opened.record_version
+    else:
+        from functools import partial
+
+        from stead.data import service
+
+        record = partial(service.record_version, opened)
+    version, created = record(
         name,
         manifest,
         path=ws.relative(target),

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from stead.data.checkout import CheckoutResult
     from stead.data.diff import VersionDiff
     from stead.data.gc import GcResult
+    from stead.data.lite import LiteStore
     from stead.data.records import Dataset, DatasetVersion
     from stead.data.status import DataStatus
     from stead.data.transfer import Progress, TransferResult
@@ -57,6 +58,14 @@ def _store(settings: "Settings") -> "Store":
     return open_store(settings.resolved_store_url)
 
 
+def _store_for_add(settings: "Settings") -> "Store | LiteStore":
+    """The store ``add`` records in: plain sqlite3 for a current SQLite store (no SQLAlchemy
+    to import, see ``stead.data.lite``), else the SQLAlchemy store."""
+    from stead.data.lite import open_lite
+
+    return open_lite(settings.resolved_store_url) or _store(settings)
+
+
 def _active_run_id() -> str | None:
     fluent = sys.modules.get("stead.tracking.fluent")
     run = fluent.active_run() if fluent is not None else None
@@ -84,8 +93,8 @@ def add(
     s = _settings(settings)
     ws = Workspace.from_settings(s)
     with ThreadPoolExecutor(1) as pool:
-        # Opening the store (importing SQLAlchemy) overlaps hashing; add waits for it to record.
-        opening = pool.submit(_store, s)
+        # Opening the store (maybe importing SQLAlchemy) overlaps hashing; add waits for it to record.
+        opening = pool.submit(_store_for_add, s)
         try:
             with CacheLock(ws):
                 return add_version(

@@ -40,7 +40,11 @@ class Manifest:
 
     @property
     def digest(self) -> str:
-        return blake3(self.to_bytes()).hexdigest()
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = blake3(self.to_bytes()).hexdigest()
+            object.__setattr__(self, "_digest", cached)
+        return cached  # type: ignore[no-any-return]
 
     @property
     def num_files(self) -> int:
@@ -48,7 +52,11 @@ class Manifest:
 
     @property
     def num_bytes(self) -> int:
-        return sum(s for _, s in self.files.values())
+        cached = self.__dict__.get("_num_bytes")
+        if cached is None:
+            cached = sum(s for _, s in self.files.values())
+            object.__setattr__(self, "_num_bytes", cached)
+        return cached  # type: ignore[no-any-return]
 
     def objects(self) -> dict[str, int]:
         """Distinct object names and their sizes."""

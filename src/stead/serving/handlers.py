@@ -35,6 +35,12 @@ _JSON = [(b"content-type", b"application/json")]
 _TIMEOUT_MESSAGE = "Request processing time exceeded limit"
 
 
+def _new_id() -> str:
+    """A random (version 4) UUID for a request that brought no id; a request id needs to be
+    unique, not secret, so it comes from ``random`` rather than a system call per request."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
 async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = _JSON) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [*headers, (b"content-length", str(len(body)).encode())]})
@@ -176,7 +182,7 @@ class Handlers:
             live = self.endpoint.live
             inputs, request_id = decode_infer(body, live[0].runtime.column_names if live else None)
             variant, outputs = await self._infer(scope, inputs, params.get("version"))
-            out = encode_infer(self.endpoint.name, variant.version, request_id or str(uuid.uuid4()), outputs)
+            out = encode_infer(self.endpoint.name, variant.version, request_id or _new_id(), outputs)
         except SteadError as exc:
             variant = exc.details.get("variant", variant)
             status = 503 if isinstance(exc, _NotReady) else http_status_for(exc.code)

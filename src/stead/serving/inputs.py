@@ -7,7 +7,9 @@ the model. No pandas here: a 2-D numeric block stays one array from JSON to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -21,25 +23,45 @@ _NUMERIC: dict[str, np.dtype[Any]] = {"integer": np.dtype("int32"), "long": np.d
 _EXACT_IN_FLOAT = {4: 2**24, 8: 2**53}
 
 
-@dataclass
 class Inputs:
     """One request's data: ``columns[i]`` is named ``names[i]`` (``names`` is None when
-    positional); ``matrix`` is the same data as one 2-D block when it arrived as one."""
+    positional); ``matrix`` is the same data as one 2-D block when it arrived as one (then
+    ``columns`` are views of it, made only when asked for)."""
 
-    names: list[str] | None
-    columns: list[np.ndarray]
-    rows: int
-    matrix: np.ndarray | None = None
-    params: dict[str, Any] | None = None
-    outputs: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("names", "_columns", "rows", "matrix", "params", "outputs", "extra")
+
+    def __init__(self, names: list[str] | None, columns: list[np.ndarray] | None, rows: int,
+                 matrix: np.ndarray | None = None, params: dict[str, Any] | None = None,
+                 outputs: tuple[str, ...] = (), extra: dict[str, Any] | None = None) -> None:
+        if columns is None and (matrix is None or matrix.ndim != 2):
+            raise ValueError("Inputs needs columns, or a 2-D matrix to take them from")
+        self.names = names
+        self._columns = columns
+        self.rows = rows
+        self.matrix = matrix
+        self.params = params
+        self.outputs = outputs
+        self.extra = extra if extra is not None else {}
+
+    @property
+    def columns(self) -> list[np.ndarray]:
+        if self._columns is None:
+            assert self.matrix is not None
+            self._columns = [self.matrix[:, i] for i in range(self.matrix.shape[1])]
+        return self._columns
+
+    @property
+    def width(self) -> int:
+        """How many columns."""
+        return self.matrix.shape[1] if self._columns is None and self.matrix is not None else len(self.columns)
 
     @classmethod
     def from_matrix(cls, matrix: np.ndarray, names: list[str] | None = None) -> "Inputs":
         if matrix.ndim == 1:
             matrix = matrix.reshape(1, -1) if names is not None or matrix.dtype.kind not in "iufb" else matrix
-        cols = [matrix[:, i] for i in range(matrix.shape[1])] if matrix.ndim == 2 else [matrix]
-        return cls(names, cols, int(matrix.shape[0]), matrix)
+        if matrix.ndim == 2:
+            return cls(names, None, int(matrix.shape[0]), matrix)
+        return cls(names, [matrix], int(matrix.shape[0]), matrix)
 
     def as_records(self) -> Any:
         """A JSON-able view for the prediction log."""
@@ -108,29 +130,35 @@ def _describe(arr: np.ndarray) -> str:
     return {"U": "string", "S": "bytes", "b": "boolean"}.get(kind, str(arr.dtype))
 
 
-def check_columns(specs: list[tuple[str, str, bool]], inputs: Inputs) -> np.ndarray | list[np.ndarray]:
+def check_columns(specs: Sequence[tuple[str, str, bool]], inputs: Inputs) -> np.ndarray | list[np.ndarray]:
     """Check ``inputs`` against column specs ``(name, type, required)``; return the columns in
     signature order (one 2-D float block when every type is numeric) or raise ``BadRequest``
     naming every missing, unexpected and mistyped field."""
+    numeric, kinds = _plan(tuple(specs))
+    matrix = inputs.matrix
+    if (inputs.names is None and numeric and matrix is not None and matrix.ndim == 2
+            and matrix.shape[1] == len(specs) and matrix.dtype.kind in "iuf"):
+        fast = _as_block(matrix, kinds)  # the common case: one numeric block, in signature order
+        if fast is not None:
+            return fast
     problems: list[FieldProblem] = []
-    numeric = all(t in _NUMERIC or t == "boolean" for _, t, _ in specs)
     if inputs.names is None:
-        if len(inputs.columns) != len(specs) or (inputs.matrix is not None and inputs.matrix.ndim != 2):
-            raise invalid_input([FieldProblem("input", f"has {len(inputs.columns)} columns but the signature "
+        if inputs.width != len(specs) or (matrix is not None and matrix.ndim != 2):
+            raise invalid_input([FieldProblem("input", f"has {inputs.width} columns but the signature "
                                                        f"wants {len(specs)}: {', '.join(n for n, _, _ in specs)}")])
         by_name = {s[0]: c for s, c in zip(specs, inputs.columns)}
-        matrix = inputs.matrix
     else:
         by_name = dict(zip(inputs.names, inputs.columns))
         wanted = {n for n, _, _ in specs}
         problems += [FieldProblem(n, "missing") for n, _, req in specs if req and n not in by_name]
         problems += [FieldProblem(n, "unexpected") for n in inputs.names if n not in wanted]
-        matrix = inputs.matrix if inputs.names == [n for n, _, _ in specs] else None
+        if inputs.names != [n for n, _, _ in specs]:
+            matrix = None
     out: list[np.ndarray] = []
     if matrix is not None and numeric and matrix.dtype.kind in "iuf" and not problems:
-        kinds = {_NUMERIC[t].kind for _, t, _ in specs if t in _NUMERIC}
-        if kinds <= {"f"} or matrix.dtype.kind in "iu" and kinds <= {"i", "u", "f"}:
-            return matrix if matrix.dtype.kind == "f" else matrix.astype(np.float64)
+        fast = _as_block(matrix, kinds)
+        if fast is not None:
+            return fast
     for name, want, _ in specs:
         col = by_name.get(name)
         if col is None:
@@ -150,3 +178,17 @@ def check_columns(specs: list[tuple[str, str, bool]], inputs: Inputs) -> np.ndar
     if numeric:
         return np.column_stack(out).astype(np.float64, copy=False) if out else np.empty((inputs.rows, 0))
     return out
+
+
+@lru_cache(maxsize=64)
+def _plan(specs: tuple[tuple[str, str, bool], ...]) -> tuple[bool, frozenset[str]]:
+    """Whether every column type is numeric, and the dtype kinds the numeric types want."""
+    numeric = all(t in _NUMERIC or t == "boolean" for _, t, _ in specs)
+    return numeric, frozenset(_NUMERIC[t].kind for _, t, _ in specs if t in _NUMERIC)
+
+
+def _as_block(matrix: np.ndarray, kinds: frozenset[str]) -> np.ndarray | None:
+    """A numeric block as the float block the model gets, or None when a column needs a check."""
+    if kinds <= {"f"} or matrix.dtype.kind in "iu" and kinds <= {"i", "u", "f"}:
+        return matrix if matrix.dtype.kind == "f" else matrix.astype(np.float64)
+    return None

@@ -9,6 +9,8 @@ named like the signature's columns, are read as named columns.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
@@ -64,7 +66,7 @@ def _tensor(t: _Tensor) -> np.ndarray:
     if any(d < 0 for d in t.shape):
         raise BadRequest(f"Tensor {t.name!r} has a negative dimension in shape {t.shape}",
                          fields=[{"name": t.name, "problem": "bad shape"}])
-    size = int(np.prod(t.shape)) if t.shape else 1
+    size = math.prod(t.shape)
     if size > _MAX_ELEMENTS:
         raise BadRequest(f"Tensor {t.name!r} has {size} elements; the limit is {_MAX_ELEMENTS}")
     try:
@@ -90,7 +92,7 @@ def _flatten(data: Any) -> Any:
         yield data
 
 
-def decode_infer(body: bytes, column_names: list[str] | None) -> tuple[Inputs, str | None]:
+def decode_infer(body: bytes, column_names: Collection[str] | None) -> tuple[Inputs, str | None]:
     """The request as ``Inputs`` plus its ``id``; ``BadRequest`` when it is not V2 tensor JSON."""
     try:
         req = _decoder.decode(body)
@@ -105,7 +107,7 @@ def decode_infer(body: bytes, column_names: list[str] | None) -> tuple[Inputs, s
     if len(set(names)) != len(names):
         raise BadRequest("Input tensor names must be unique", fields=[{"name": n, "problem": "duplicate"}
                                                                          for n in names if names.count(n) > 1])
-    known = set(column_names or ())
+    known = column_names or ()
     if len(tensors) == 1 and tensors[0][1].ndim == 2 and tensors[0][0] not in known:
         inputs = Inputs.from_matrix(tensors[0][1])
     elif len(tensors) == 1 and not known:

@@ -55,7 +55,8 @@ class ModelRuntime:
         self._client = client
         self._model: Any = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
-        self._specs: list[tuple[str, str, bool]] | None = None
+        self._specs: tuple[tuple[str, str, bool], ...] | None = None
+        self._column_names: frozenset[str] = frozenset()
         self._fast = False
         self._output_name = "predict"
         self.ready = False
@@ -81,7 +82,8 @@ class ModelRuntime:
         sig = self._model.signature
         inputs = sig.inputs if sig is not None else None
         if inputs is not None and not inputs.is_tensor and inputs.has_names:
-            self._specs = [(s.name, s.type, s.required) for s in inputs.inputs]  # type: ignore[misc]
+            self._specs = tuple((s.name, s.type, s.required) for s in inputs.inputs)  # type: ignore[misc]
+            self._column_names = frozenset(n for n, _, _ in self._specs)
         outputs = sig.outputs if sig is not None else None
         if outputs is not None and len(outputs.inputs) == 1 and outputs.inputs[0].name:
             self._output_name = str(outputs.inputs[0].name)
@@ -124,8 +126,9 @@ class ModelRuntime:
         return self._executor
 
     @property
-    def column_names(self) -> list[str] | None:
-        return [n for n, _, _ in self._specs] if self._specs else None
+    def column_names(self) -> frozenset[str]:
+        """The signature's column names (empty when it names none)."""
+        return self._column_names
 
     def metadata(self) -> dict[str, Any]:
         """Inputs and outputs in V2 metadata form (variable dimensions are -1)."""
@@ -182,8 +185,11 @@ class ModelRuntime:
         block = items[0].data if len(items) == 1 else np.concatenate([p.data for p in items])
         wanted = {o for p in items for o in (p.outputs or ("predict",))}
         results = {m: np.asarray(getattr(raw, m)(block)) for m in _METHODS if m in wanted}
-        cuts = np.cumsum([p.rows for p in items])[:-1]
-        split = {m: np.split(r, cuts) for m, r in results.items()}
+        if len(items) == 1:
+            split = {m: [r] for m, r in results.items()}
+        else:
+            cuts = np.cumsum([p.rows for p in items])[:-1]
+            split = {m: np.split(r, cuts) for m, r in results.items()}
         out: list[dict[str, np.ndarray] | BaseException] = []
         for i, p in enumerate(items):
             names = p.outputs or ("predict",)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
+from types import FrameType
 
 import typer
 
@@ -69,7 +71,7 @@ def serve(
     options = ServeOptions(model=model, deployment=deployment, name=name, max_batch_size=max_batch_size,
                            max_latency_ms=max_latency_ms, timeout_s=timeout, max_body_bytes=max_body_bytes,
                            poll_s=poll, log_sample=log_sample, log_flush_s=log_flush, device=device,
-                           native_sklearn=native_sklearn)
+                           native_sklearn=native_sklearn, load_before_serving=workers > 1)
     if deployment is not None:
         from stead.serving.deployments import Deployments
         from stead.store import open_store
@@ -90,6 +92,10 @@ def serve(
                   proxy_headers=False, ws="none",
                   timeout_keep_alive=30, timeout_graceful_shutdown=max(timeout, 5.0), backlog=4096)
     if workers == 1:
+        # uvicorn drains on SIGTERM, then raises the signal again under the handler it found:
+        # this one makes that (or a SIGTERM before uvicorn starts) end the process with status
+        # 0, as the --workers N supervisor does, so a drained shutdown is not reported as a kill.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         uvicorn.run(create_serving_app(settings, options), **common)  # type: ignore[arg-type]
         return
     os.environ[OPTIONS_ENV] = options.to_json()
@@ -97,3 +103,7 @@ def serve(
     os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
     os.environ["STEAD_HOME"] = str(settings.home)
     uvicorn.run("stead.serving.app:app_factory", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -1,9 +1,10 @@
 """The composition root of the model server: ``create_serving_app(settings, options)``.
 
 It builds the endpoint (variants, runtimes, batchers), the metrics registry, the prediction
-log and the route table, and returns one ASGI app, ``ServingApp``. Models load in the background after
-start: ``/v2/health/live`` answers at once, ``/v2/health/ready`` and ``/ping`` once every
-live variant's model is loaded and warmed.
+log and the route table, and returns one ASGI app, ``ServingApp``. Models load in the
+background after start: ``/v2/health/live`` answers at once, ``/v2/health/ready`` and
+``/ping`` once every live variant's model is loaded and warmed (``--workers N`` workers
+load before they take connections instead: see ``ServeOptions.load_before_serving``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class ServeOptions:
     log_flush_s: float = 5.0
     device: str | None = None  # PyTorch models: cpu, cuda, cuda:N or auto
     native_sklearn: bool = True  # run scikit-learn linear models with NumPy alone when possible
+    # Load the model before taking connections (for --workers N, whose workers share one
+    # socket: a request then never lands on a worker that is still loading while another
+    # could answer it). Otherwise the server answers /v2/health/live at once, ready later.
+    load_before_serving: bool = False
 
     def model_config(self) -> dict[str, Any]:
         """What every variant's model is loaded with (see ``stead.load_model``)."""
@@ -151,7 +156,10 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> "ServingApp
             if options.poll_s > 0 and (options.deployment is not None or client is not None):
                 tasks.append(asyncio.get_running_loop().create_task(endpoint.poll(options.poll_s)))
 
-        tasks.append(asyncio.get_running_loop().create_task(start()))
+        if options.load_before_serving:
+            await start()  # this worker takes connections only once its model answers
+        else:
+            tasks.append(asyncio.get_running_loop().create_task(start()))
         try:
             yield
         finally:

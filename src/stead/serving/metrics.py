@@ -1,7 +1,8 @@
 """Prometheus metrics of one serving app, kept by the app itself (no global registry).
 
 Labels: ``deployment``, ``model_version``, ``variant`` on every series, plus ``protocol``
-and ``code`` on request counts. ``render()`` writes the Prometheus text format (0.0.4).
+and ``code`` on request counts; ``stead_serving_worker_info{pid}`` names the worker process
+(each ``--workers`` process counts for itself). ``render()`` writes the Prometheus text format (0.0.4).
 Every update happens on the event loop, so a series is a plain list of numbers: a request
 costs a dictionary look-up, two additions and a bisection, and serving imports no
 metrics library at start.
@@ -9,6 +10,7 @@ metrics library at start.
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
 from collections.abc import Sequence
 
@@ -90,7 +92,10 @@ class ServingMetrics:
                               _VARIANT)
         self._swaps = _Family("stead_serving_model_swaps", "Models swapped in after an alias moved.", "counter",
                               _VARIANT)
-        self._families = (self._requests, self._errors, self._latency, self._batch, self._shadow, self._ready,
+        self._worker = _Family("stead_serving_worker_info", "The worker process these figures are from "
+                               "(each of `stead serve --workers N` keeps its own).", "gauge", ("pid",))
+        self._worker.child((str(os.getpid()),))[0] = 1.0
+        self._families = (self._worker, self._requests, self._errors, self._latency, self._batch, self._shadow, self._ready,
                           self._swaps)
         # (version, variant, protocol, code) -> (request count series, latency series)
         self._request_series: dict[tuple[str, str, str, int], tuple[list[float], list[float]]] = {}

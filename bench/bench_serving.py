@@ -4,7 +4,7 @@ Uses the harness in ../shared/bench/serving (its make_model.py, bodies, wrk scri
 bench_http.sh with one thread). All three servers run side by side on 127.0.0.1 and the
 runs are interleaved per (rows, concurrency). Bounded: every wrk run lasts --duration.
 
-    .venv/bin/python bench/bench_serving.py [--duration 5] [--concs 1,16,64,256]
+    .venv/bin/python bench/bench_serving.py [--duration 5s] [--concs 1,16,64,256] [--cold-runs 3]
 
 MLflow lives only in .venv-mlflow; MLServer in /tmp/mlserver-venv
 (pip install mlserver mlserver-sklearn 'uvloop==0.21.0').
@@ -99,6 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", default="5s")
     ap.add_argument("--concs", default="1,16,64,256")
+    ap.add_argument("--cold-runs", type=int, default=3, help="launches per server for the cold start median")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "serving.json"))
     args = ap.parse_args()
     concs = [int(c) for c in args.concs.split(",")]
@@ -134,15 +135,22 @@ def main() -> None:
     results: dict[str, object] = {"cold_start_s": {}, "rss_mb_idle": {}, "rss_mb_after": {}, "matrix": []}
     procs = {}
     try:
-        for name in ("stead", "mlflow", "mlserver"):  # cold start: launch -> first 200 on the 1-row body
-            url, prefix = targets["stead-v2" if name == "stead" else name]
-            procs[name] = launch[name]()
-            results["cold_start_s"][name] = round(wait_ok(url, (bodies / f"{prefix}_1.json").read_bytes(),
-                                                          procs[name]), 2)
-            time.sleep(1)
-            results["rss_mb_idle"][name] = round(rss_mb(procs[name].pid), 1)
-            print(f"{name}: cold start {results['cold_start_s'][name]} s, idle RSS {results['rss_mb_idle'][name]} MB",
-                  flush=True)
+        # cold start: launch -> first 200 on the 1-row body, --cold-runs times per server, interleaved;
+        # the median is reported; the last launch of each server stays up for the load runs
+        starts: dict[str, list[float]] = {name: [] for name in launch}
+        for run in range(args.cold_runs):
+            for name in ("stead", "mlflow", "mlserver"):
+                url, prefix = targets["stead-v2" if name == "stead" else name]
+                procs[name] = launch[name]()
+                starts[name].append(round(wait_ok(url, (bodies / f"{prefix}_1.json").read_bytes(), procs[name]), 2))
+                time.sleep(1)
+                results["rss_mb_idle"][name] = round(rss_mb(procs[name].pid), 1)
+                print(f"{name}: cold start {starts[name][-1]} s, idle RSS {results['rss_mb_idle'][name]} MB",
+                      flush=True)
+                if run < args.cold_runs - 1:
+                    stop(procs.pop(name))
+        results["cold_start_runs_s"] = starts
+        results["cold_start_s"] = {name: sorted(v)[len(v) // 2] for name, v in starts.items()}
         for t, (url, prefix) in targets.items():  # warm-up, not recorded
             wrk(url, bodies / f"{prefix}_1.json", 16, "2s")
         for rows in (1, 100):
@@ -184,7 +192,8 @@ def print_summary(results: dict) -> None:
             r2 = g["stead-mlflow"].get("rps", 0) / max(g["mlflow"].get("rps", 0), 1e-9)
             print(f"| {rows} | {conc} | {f['stead-v2']} | {f['stead-mlflow']} | {f['mlserver']} | {f['mlflow']} "
                   f"| {r1:.1f}x | {r2:.1f}x |")
-    print(f"\ncold start s: {results['cold_start_s']}; idle RSS MB: {results['rss_mb_idle']}; "
+    print(f"\ncold start s (median): {results['cold_start_s']}, all runs: {results.get('cold_start_runs_s')}; "
+          f"idle RSS MB: {results['rss_mb_idle']}; "
           f"RSS after load MB: {results['rss_mb_after']}")
 
 

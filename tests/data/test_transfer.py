@@ -100,3 +100,48 @@ def test_remote_config(local_project, tmp_path) -> None:
     assert cfg.load() == ({"a": str(tmp_path / "a")}, "a")
     with pytest.raises(InvalidParameter):
         cfg.add("x", "ftp://host/p")
+
+
+def test_push_and_pull_command_lines_are_lean_and_report_failures(tmp_path, local_project) -> None:
+    """``stead data push|pull`` as real processes: no typer, rich or SQLAlchemy; a bad
+    remote object makes pull exit 1 naming it (nothing is checked out), and a rerun once it
+    is repaired fetches only that object."""
+    import json
+    import subprocess
+    import sys
+
+    from blake3 import blake3
+
+    s = local_project
+    files = {f"f{i}": os.urandom(100 + i) for i in range(30)} | {"big.bin": os.urandom(1 << 20)}
+    make_files(Path.cwd() / "ds", files)
+    stead.data.add("ds", "ds", settings=s)
+    remote_dir = tmp_path / "remote"
+    stead.data.remotes(s).add("origin", str(remote_dir))
+
+    def stead_cli(cwd: Path, settings, *argv: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+        code = ("import atexit, sys\n"
+                "atexit.register(lambda: sys.stderr.write(' '.join(m for m in ('typer', 'rich', 'sqlalchemy')"
+                " if m in sys.modules)))\n"
+                f"sys.argv = ['stead', *{list(argv)!r}]\n"
+                "from stead.cli.main import run\n"
+                "run()\n")
+        env = {**os.environ, "STEAD_HOME": str(settings.home), "STEAD_STORE_URL": settings.store_url}
+        return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True)
+
+    r = stead_cli(Path.cwd(), s, "data", "push", "--json")
+    assert r.returncode == 0 and r.stderr == "" and json.loads(r.stdout)["transferred"] == 32
+    r = stead_cli(Path.cwd(), s, "data", "push", "-r", "origin")
+    assert r.returncode == 0 and r.stdout.startswith("Pushed 0 object(s)") and "32 already there" in r.stdout
+    bad = remote_dir / "blake3" / (d := blake3(files["f3"]).hexdigest())[:2] / d[2:]
+    bad.write_bytes(b"not f3 at all" + bytes(90))  # same size, other bytes
+    clone, cs = _clone(tmp_path, s, str(remote_dir))
+    r = stead_cli(clone, cs, "data", "pull")
+    assert r.returncode == 1 and f"failed {bad}: corrupt on the remote" in r.stdout, r.stdout
+    assert r.stderr == ""
+    assert not (clone / "ds" / "f3").exists() and not (cs.home / "cache" / "objects" / d[:2] / d[2:]).exists()
+    bad.write_bytes(files["f3"])  # repaired: the rerun fetches only it, then checks everything out
+    r = stead_cli(clone, cs, "data", "pull", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["transferred"] == 1
+    for rel, data in files.items():
+        assert (clone / "ds" / rel).read_bytes() == data

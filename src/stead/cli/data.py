@@ -8,22 +8,14 @@ import typer
 
 from stead.cli.common import JSON_OPTION, settings
 from stead.cli.fast import progress as _progress
-from stead.cli.fast import size
+from stead.cli.fast import report_transfer, size
 from stead.cli.output import console, fmt_time, print_json, print_table, success
 
 app = typer.Typer(no_args_is_help=True)
 
 
 def _report_transfer(result: Any, verb: str, as_json: bool) -> None:
-    if as_json:
-        print_json(result.to_json())
-    else:
-        console().print(
-            f"{verb} {result.transferred} object(s), {size(result.transferred_bytes)}; "
-            f"{result.already_there} already there ({result.remote})"
-        )
-        for path, reason in result.failed:
-            console().print(f"[red]failed[/red] {path}: {reason}")
+    report_transfer(result, verb, as_json)
     if result.failed:
         raise typer.Exit(1)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stead.data.status import DataStatus
 
-__all__ = ["dispatch", "print_status", "progress", "size"]
+__all__ = ["dispatch", "print_status", "progress", "report_transfer", "size"]
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31"}
 _BAR_AFTER = 0.5  # seconds of work before a progress bar is worth importing rich
@@ -35,6 +35,8 @@ def dispatch(argv: Sequence[str]) -> int | None:
         return fast_serve(argv[1:])
     if list(argv[:2]) == ["data", "add"]:
         return _add(list(argv[2:]))
+    if list(argv[:2]) in (["data", "push"], ["data", "pull"]):
+        return _transfer(argv[1], list(argv[2:]))
     if list(argv[:2]) != ["data", "status"]:
         return None
     rest = list(argv[2:])
@@ -96,6 +98,49 @@ def _add(rest: list[str]) -> int | None:
     else:
         _success(f"Unchanged since {r.version.uri}")
     return 0
+
+
+_TRANSFER_FLAGS = {"--json": "as_json"}
+_PUSH_FLAGS = {**_TRANSFER_FLAGS, "--all-versions": "all_versions"}
+_PULL_FLAGS = {**_TRANSFER_FLAGS, "--no-checkout": "no_checkout", "--force": "force", "-f": "force"}
+_TRANSFER_VALUES = {"-r": "remote", "--remote": "remote", "-j": "jobs", "--jobs": "jobs"}
+
+
+def _transfer(verb: str, rest: list[str]) -> int | None:
+    """``stead data push|pull [TARGET...] [-r REMOTE] [-j N] [--json] ...``."""
+    parsed = _parse(rest, _PUSH_FLAGS if verb == "push" else _PULL_FLAGS, _TRANSFER_VALUES)
+    if parsed is None:
+        return None
+    targets, o = parsed
+    jobs = o.get("jobs")
+    if jobs is not None and not jobs.isdigit():
+        return None  # typer explains
+    import stead.data
+    from stead.config import load_settings
+
+    common: dict[str, Any] = {"remote": o.get("remote"), "jobs": int(jobs) if jobs else None,
+                              "settings": load_settings()}
+    with progress(verb, bool(o.get("as_json"))) as bar:
+        if verb == "push":
+            r = stead.data.push(targets, all_versions=bool(o.get("all_versions")), progress=bar, **common)
+        else:
+            r = stead.data.pull(targets, checkout=not o.get("no_checkout"), force=bool(o.get("force")), progress=bar,
+                                **common)
+    report_transfer(r, "Pushed" if verb == "push" else "Pulled", bool(o.get("as_json")))
+    return 1 if r.failed else 0
+
+
+def report_transfer(result: Any, verb: str, as_json: bool) -> None:
+    """What push and pull print (a summary line and each failure, or ``--json``)."""
+    if as_json:
+        from stead.cli.output import print_json
+
+        print_json(result.to_json())
+        return
+    lines = [f"{verb} {result.transferred} object(s), {size(result.transferred_bytes)}; "
+             f"{result.already_there} already there ({result.remote})"]
+    lines += [f"{_paint('failed', 'red')} {path}: {reason}" for path, reason in result.failed]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def size(n: float) -> str:

@@ -61,9 +61,11 @@ def build_manifest(
     cache.ensure()
     state = ws.state()
     stored: set[str] = set()
+    cut = len(base) + 1
+    have: set[str] | None = None
 
     def store(path: str) -> tuple[str, int]:
-        digest, size, _stored = cache.add_file(path)
+        digest, size, _stored = cache.add_file(path, files[path[cut:]], have)
         stored.add(path)
         return digest, size
 
@@ -72,6 +74,7 @@ def build_manifest(
         if known and on_progress:
             on_progress(len(known), sum(size for _digest, size in known.values()))
         todo = {rel: st for rel, st in files.items() if rel not in known} if known else files
+        have = cache.listing_if_cheap(len(todo))  # many new files: one listing, not a stat each
         hashes, errors, hashed = hash_tree(state, base, todo, store, on_progress)
         hashes.update(known)
         # A file the state vouches for needs its object in the cache too (gc may have run).

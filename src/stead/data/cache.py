@@ -22,17 +22,23 @@ from blake3 import blake3
 from stead.data.hashing import hash_open
 from stead.errors import BackendUnavailable, InvalidParameter
 
-__all__ = ["Cache", "disk_error", "copy_into", "copy_verified", "KERNEL_COPY"]
+__all__ = ["Cache", "disk_error", "copy_into", "copy_verified", "copy_plain", "KERNEL_COPY"]
 
 KERNEL_COPY = 64 << 10  # larger files are copied by the kernel after hashing
 
 _HEX = "0123456789abcdef"
-_RUN = os.urandom(4).hex()  # with the pid and a counter: unique temporary names, no syscall each
+_RD = os.O_RDONLY | os.O_CLOEXEC
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+# With a counter: unique temporary names without a syscall each (a fork gets its own prefix).
+_prefix = [f"{os.getpid()}-{os.urandom(4).hex()}"]
 _tmp_counter = itertools.count()
+os.register_at_fork(after_in_child=lambda: _prefix.__setitem__(0, f"{os.getpid()}-{os.urandom(4).hex()}"))
 
 
 def unique_suffix() -> str:
-    return f"{os.getpid()}-{_RUN}-{next(_tmp_counter)}"
+    return f"{_prefix[0]}-{next(_tmp_counter)}"
+
+
 _NAME = re.compile("[0-9a-f]{64}").fullmatch
 
 
@@ -52,6 +58,8 @@ class Cache:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.tmp = self.root / "tmp"
+        self._objects = str(self.objects)
+        self._tmp = str(self.tmp)
         self._ready = False
 
     def ensure(self) -> None:
@@ -59,9 +67,12 @@ class Cache:
             return
         try:
             self.tmp.mkdir(parents=True, exist_ok=True)
+            self.objects.mkdir(exist_ok=True)
+            present = set(os.listdir(self._objects))
             for a in _HEX:
                 for b in _HEX:
-                    (self.objects / (a + b)).mkdir(parents=True, exist_ok=True)
+                    if a + b not in present:
+                        os.makedirs(f"{self._objects}/{a}{b}", exist_ok=True)
         except OSError as exc:
             raise disk_error(exc, f"creating the cache at {self.root}") from exc
         self._ready = True
@@ -69,10 +80,14 @@ class Cache:
     def path(self, digest: str) -> str:
         if not _NAME(digest):
             raise InvalidParameter(f"{digest!r} is not a BLAKE3 object name")
-        return f"{self.objects}/{digest[:2]}/{digest[2:]}"
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
 
     def has(self, digest: str) -> bool:
-        return os.path.exists(self.path(digest))
+        try:
+            os.stat(self.path(digest))
+        except FileNotFoundError:
+            return False
+        return True
 
     def missing(self, digests: Iterable[str]) -> set[str]:
         """The names in ``digests`` that the cache lacks: a stat each for a few, a listing
@@ -83,19 +98,42 @@ class Cache:
         have: set[str] = set()
         for sub in {d[:2] for d in want}:
             try:
-                with os.scandir(f"{self.objects}/{sub}") as it:
-                    have.update(sub + e.name for e in it)
+                have.update(sub + name for name in os.listdir(f"{self._objects}/{sub}"))
             except FileNotFoundError:
                 continue
         return want - have
 
+    def listing_if_cheap(self, wanted: int) -> set[str] | None:
+        """Every object name, when listing the cache costs less than ``wanted`` stats (the
+        cache holds at most a few times as many objects); else None. One folder's size
+        estimates the whole (names are uniformly spread)."""
+        if wanted < 1000:
+            return None
+        try:
+            estimate = len(os.listdir(f"{self._objects}/00")) * 256
+        except FileNotFoundError:
+            return set()
+        if estimate > 4 * wanted:
+            return None
+        return set(self.iter_objects())
+
     def tmp_path(self) -> str:
         """A new temporary file name: this process's prefix and a counter (no syscall)."""
-        return f"{self.tmp}/{unique_suffix()}"
+        return f"{self._tmp}/{unique_suffix()}"
 
     def commit(self, tmp: str, digest: str) -> None:
         """Move a complete temporary file into place as object ``digest``."""
         os.replace(tmp, self.path(digest))
+
+    def store_bytes(self, digest: str, data: bytes) -> None:
+        """Write ``data`` (which hashes to ``digest``) as an object, atomically."""
+        tmp = self.tmp_path()
+        try:
+            _write_new(tmp, data)
+            os.replace(tmp, f"{self._objects}/{digest[:2]}/{digest[2:]}")
+        except BaseException:
+            _unlink(tmp)
+            raise
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data``; return its name."""
@@ -119,35 +157,34 @@ class Cache:
             raise OSError(errno.EIO, f"cache object {self.path(digest)} is corrupt")
         return data
 
-    def add_file(self, path: str) -> tuple[str, int, bool]:
+    def add_file(
+        self, path: str, st: os.stat_result | None = None, have: set[str] | None = None
+    ) -> tuple[str, int, bool]:
         """Hash the file at ``path`` and store a copy unless the cache has it.
 
         A small file is read once and what is stored is exactly what was hashed. A larger
         one is hashed as it is read, then copied by the kernel (``copy_file_range``: on
         these machines three times faster than writing from Python); a change to the file
         meanwhile (its size or mtime moved) fails the add instead of storing other bytes.
+        ``st`` is the file's stat when the caller has it (a small file is then read without
+        another); ``have`` the cache's object names when the caller listed them.
         Returns ``(digest, size, stored)``.
         """
-        with open(path, "rb", buffering=0) as f:
-            fd = f.fileno()
+        fd = os.open(path, _RD)
+        try:
+            if st is None or st.st_size <= KERNEL_COPY:
+                data = os.read(fd, KERNEL_COPY + 1)
+                if len(data) <= KERNEL_COPY:
+                    digest = blake3(data).hexdigest()
+                    if digest in have if have is not None else self.has(digest):
+                        return digest, len(data), False
+                    self.store_bytes(digest, data)
+                    return digest, len(data), True
+                os.lseek(fd, 0, os.SEEK_SET)
             before = os.fstat(fd)
-            if before.st_size <= KERNEL_COPY:
-                data = os.read(fd, before.st_size + 1)
-                if len(data) > before.st_size:  # it grew meanwhile: read it all
-                    data += f.read()
-                digest = blake3(data).hexdigest()
-                if self.has(digest):
-                    return digest, len(data), False
-                tmp = self.tmp_path()
-                try:
-                    _write_new(tmp, data)
-                    self.commit(tmp, digest)
-                except BaseException:
-                    _unlink(tmp)
-                    raise
-                return digest, len(data), True
-            digest, size = hash_open(f, before.st_size)
-            if self.has(digest):
+            with open(fd, "rb", buffering=0, closefd=False) as f:
+                digest, size = hash_open(f, before.st_size)
+            if digest in have if have is not None else self.has(digest):
                 return digest, size, False
             tmp = self.tmp_path()
             try:
@@ -160,6 +197,8 @@ class Cache:
                 _unlink(tmp)
                 raise
             return digest, size, True
+        finally:
+            os.close(fd)
 
     def verify(self, digest: str, size: int | None = None) -> bool:
         """True when the object exists and its bytes hash to its name."""
@@ -188,43 +227,74 @@ class Cache:
 def copy_into(src_fd: int, dst: str, size: int) -> int:
     """Copy ``size`` bytes from the start of ``src_fd`` into a new read-only file ``dst``,
     in the kernel (``copy_file_range``, else ``sendfile``); return the bytes copied."""
-    out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    out = os.open(dst, _NEW, 0o444)
+    try:
+        return _kernel_copy(src_fd, out, size)
+    finally:
+        os.close(out)
+
+
+def _kernel_copy(src_fd: int, out: int, size: int) -> int:
     done = 0
     try:
-        try:
-            while done < size:
-                n = os.copy_file_range(src_fd, out, size - done, done, done)
-                if n == 0:
-                    break
-                done += n
-            return done
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
-                raise
-        os.lseek(out, done, os.SEEK_SET)
         while done < size:
-            n = os.sendfile(out, src_fd, done, size - done)
+            n = os.copy_file_range(src_fd, out, size - done, done, done)
             if n == 0:
                 break
             done += n
         return done
-    finally:
-        os.close(out)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+            raise
+    os.lseek(out, done, os.SEEK_SET)
+    while done < size:
+        n = os.sendfile(out, src_fd, done, size - done)
+        if n == 0:
+            break
+        done += n
+    return done
 
 
 def copy_verified(src: str, dst: str, digest: str, size: int | None) -> bool:
     """Hash ``src`` and, only if it is object ``digest`` (of ``size`` bytes), copy it to a
     new file ``dst`` (from the same open file, so a rename over ``src`` cannot interfere).
-    False, and nothing written, when it does not match."""
-    with open(src, "rb", buffering=0) as f:
-        got, got_size = hash_open(f, os.fstat(f.fileno()).st_size)
+    False, and nothing written, when it does not match; ``FileNotFoundError`` when ``src``
+    does not exist. A small file is read once: what is written is what was hashed."""
+    fd = os.open(src, _RD)
+    try:
+        data = os.read(fd, KERNEL_COPY + 1)
+        if len(data) <= KERNEL_COPY:
+            if blake3(data).hexdigest() != digest or (size is not None and len(data) != size):
+                return False
+            _write_new(dst, data)
+            return True
+        os.lseek(fd, 0, os.SEEK_SET)
+        with open(fd, "rb", buffering=0, closefd=False) as f:
+            got, got_size = hash_open(f, os.fstat(fd).st_size)
         if got != digest or (size is not None and got_size != size):
             return False
-        if got_size <= KERNEL_COPY:
-            f.seek(0)
-            _write_new(dst, f.read())
-            return True
-        return copy_into(f.fileno(), dst, got_size) == got_size
+        return copy_into(fd, dst, got_size) == got_size
+    finally:
+        os.close(fd)
+
+
+def copy_plain(src: str, dst: str) -> os.stat_result:
+    """Copy ``src`` to a new file ``dst`` (the object was verified moments ago); return the
+    stat of ``dst``, taken before closing it (a rename keeps inode, size and mtime)."""
+    fd = os.open(src, _RD)
+    try:
+        data = os.read(fd, KERNEL_COPY + 1)
+        out = os.open(dst, _NEW, 0o666)
+        try:
+            if len(data) <= KERNEL_COPY:
+                _write_all(out, data)
+            else:
+                _kernel_copy(fd, out, os.fstat(fd).st_size)
+            return os.fstat(out)
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -235,7 +305,7 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 
 
 def _write_new(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    fd = os.open(path, _NEW, 0o444)
     try:
         _write_all(fd, data)
     finally:

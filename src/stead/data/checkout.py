@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stead.data.cache import Cache, copy_verified, disk_error, unique_suffix
+from stead.data.cache import Cache, _unlink, copy_plain, copy_verified, disk_error, unique_suffix
 from stead.data.hashing import hash_file, parallel_map, workers
 from stead.data.index import save_index
 from stead.data.manifest import Manifest
@@ -97,11 +96,12 @@ def checkout(
                 f"{len(missing)} object(s) of this version are not in the cache (e.g. {cache.path(missing[0])}); "
                 "run `stead data pull` to fetch them"
             )
-        corrupt = _write_all(cache, base, to_write, link, on_progress, result, verified)
+        written = _write_all(cache, base, to_write, link, on_progress, result, verified)
+        corrupt = [(rel, to_write[rel][0]) for rel, st in written.items() if st is None]
         rows = []
         now_there = {rel: st for rel, st in existing.items() if rel in current and rel not in to_write}
         for rel in result.written:
-            st = os.stat(f"{base}/{rel}")
+            st = written[rel]
             now_there[rel] = st
             rows.append((f"{base}/{rel}", st.st_ino, st.st_size, st.st_mtime_ns, to_write[rel][0]))
         state.save(rows)
@@ -122,35 +122,49 @@ def checkout(
 
 
 def _write_all(cache, base, to_write, link, on_progress, result, verified):  # type: ignore[no-untyped-def]
-    corrupt: list[tuple[str, str]] = []
+    """Place every file of ``to_write``; ``relative path -> stat`` of each, None if its
+    object was corrupt (and is now removed from the cache)."""
+    written: dict[str, os.stat_result | None] = {}
     can_reflink = [link in ("auto", "reflink")]
 
-    def one(item: tuple[str, tuple[str, int]]) -> tuple[str, str, bool, int]:
+    def one(item: tuple[str, tuple[str, int]]) -> tuple[str, str, os.stat_result | None, int]:
         rel, (digest, size) = item
-        ok = _materialize(cache, digest, size, f"{base}/{rel}", link, digest in verified, can_reflink)
-        return rel, digest, ok, size
+        st = _materialize(cache, digest, size, f"{base}/{rel}", link, digest in verified, can_reflink)
+        return rel, digest, st, size
 
     if to_write:
+        made: set[str] = set()
         for d in {os.path.dirname(rel) for rel in to_write}:
-            (base / d).mkdir(parents=True, exist_ok=True)
+            if d not in made:
+                os.makedirs(base / d, exist_ok=True)
+                made.update(_parents(d))
     try:
-        for rel, digest, ok, size in parallel_map(one, sorted(to_write.items()), workers()):
-            if ok:
+        for rel, digest, st, size in parallel_map(one, sorted(to_write.items()), workers()):
+            written[rel] = st
+            if st is not None:
                 result.written.append(rel)
             else:
-                corrupt.append((rel, digest))
                 cache.quarantine(digest)
             if on_progress:
                 on_progress(1, size)
     except OSError as exc:
         raise disk_error(exc, f"checking out into {base}") from exc
-    return corrupt
+    return written
+
+
+def _parents(d: str) -> list[str]:
+    out = [d]
+    while "/" in d:
+        d = d.rsplit("/", 1)[0]
+        out.append(d)
+    return out
 
 
 def _materialize(
     cache: Cache, digest: str, size: int, dst: str, link: str, trusted: bool, can_reflink: list[bool]
-) -> bool:
-    """Place object ``digest`` at ``dst`` atomically; False (and nothing placed) if corrupt.
+) -> os.stat_result | None:
+    """Place object ``digest`` at ``dst`` atomically and return its stat; None (and nothing
+    placed) if the object is corrupt.
 
     ``trusted``: the object was verified moments ago, so it is copied without hashing.
     ``can_reflink`` is shared by one checkout's files and turned off at the first failure.
@@ -160,27 +174,28 @@ def _materialize(
     tmp = f"{folder}/.{name}.{unique_suffix()}.stead-tmp"
     placed = False
     try:
+        st: os.stat_result | None = None
         if link == "hardlink":
             if not trusted and hash_file(src) != (digest, size):
-                return False
+                return None
             os.link(src, tmp)
         elif can_reflink[0] and _reflink(src, tmp):
             if not trusted and hash_file(tmp) != (digest, size):
-                return False
+                return None
         else:
             if link == "reflink":
                 raise InvalidParameter(f"The file system of {folder} cannot reflink; use --link copy")
             can_reflink[0] = False
             if trusted:
-                shutil.copyfile(src, tmp)  # sendfile: the kernel copies
+                st = copy_plain(src, tmp)  # read once, or copied by the kernel
             elif not copy_verified(src, tmp, digest, size):
-                return False
+                return None
         os.replace(tmp, dst)
         placed = True
-        return True
+        return st or os.stat(dst)
     finally:
-        if not placed and os.path.exists(tmp):
-            os.unlink(tmp)
+        if not placed:
+            _unlink(tmp)
 
 
 def _reflink(src: str, dst: str) -> bool:

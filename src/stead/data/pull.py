@@ -27,14 +27,14 @@ def fetch_one(cache: Cache, remote: Remote, digest: str, size: int | None) -> tu
     total = 0
     placed = False
     try:
-        if isinstance(remote, LocalRemote):  # hashed, then copied by the kernel
+        if isinstance(remote, LocalRemote):  # read once and hashed, or hashed then copied by the kernel
             where = remote.location(digest)
             try:
-                have = os.stat(where).st_size
+                ok = copy_verified(where, tmp, digest, size)
             except FileNotFoundError:
                 return where, "missing from the remote (push it from a machine that has it)"
-            if not copy_verified(where, tmp, digest, size):
-                what = "truncated" if size is not None and have < size else "corrupt"
+            if not ok:
+                what = "truncated" if size is not None and os.stat(where).st_size < size else "corrupt"
                 return where, f"{what} on the remote (its bytes do not match its name); not used"
             cache.commit(tmp, digest)
             placed = True
@@ -74,7 +74,8 @@ def pull(
     """Fetch ``objects`` (name -> size, None if unknown) that the cache lacks."""
     cache.ensure()
     result = TransferResult(remote.url)
-    missing = {d: s for d, s in objects.items() if not cache.has(d)}
+    lacking = cache.missing(objects)
+    missing = {d: s for d, s in objects.items() if d in lacking}
     result.already_there = len(objects) - len(missing)
     run_parallel(
         sorted(missing.items(), key=lambda kv: -(kv[1] or 0)),  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -78,7 +77,7 @@ class LocalRemote:
         return os.path.exists(self.location(digest))
 
     def upload(self, local_path: str, digest: str) -> None:
-        from stead.data.cache import copy_verified
+        from stead.data.cache import _unlink, copy_verified, unique_suffix
 
         final = self.location(digest)
         sub = final.rsplit("/", 1)[0]
@@ -86,14 +85,16 @@ class LocalRemote:
             os.makedirs(sub, exist_ok=True)
             os.makedirs(self.root / "tmp", exist_ok=True)
             self._made.add(sub)
-        tmp = f"{self.root}/tmp/{uuid.uuid4().hex}"
+        tmp = f"{self.root}/tmp/{unique_suffix()}"
+        placed = False
         try:
             if not copy_verified(local_path, tmp, digest, None):
                 raise CorruptObject(local_path)
             os.replace(tmp, final)
+            placed = True
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            if not placed:
+                _unlink(tmp)
 
     def open_object(self, digest: str) -> BinaryIO:
         if not self.root.is_dir():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,6 +207,7 @@ def checkout_pointers(
     settings: "Settings | None" = None,
     on_progress: Callable[[int, int], None] | None = None,
     verified: "Collection[str]" = (),
+    fetched: "Mapping[str, bytes] | None" = None,
 ) -> "list[CheckoutResult]":
     """Restore the data named by pointer files (all of the project's by default): what a
     ``git checkout`` of an older commit needs next."""
@@ -221,7 +222,7 @@ def checkout_pointers(
             p = read_pointer(pf)
             manifest = load_manifest(ws, p.manifest, ws.relative(pf))
             results.append(checkout_files(ws, manifest, p.data_path(pf), kind=p.kind, force=force, link=link,
-                                          on_progress=on_progress, verified=verified))
+                                          on_progress=on_progress, verified=verified, fetched=fetched))
     return results
 
 
@@ -404,12 +405,14 @@ def pull(
         else:
             objs = dict(objects)
         result = pull_objects(cache, rem, objs, jobs=jobs, progress=progress)
+    fetched, result.fetched = result.fetched, {}  # bytes of small objects, for the checkout below
     result.failed[:0] = failed
     if not result.ok:
         return result
     if checkout and objects is None:
         refs = [t for t in targets if "@" in t]
-        checkout_pointers([t for t in targets if t not in refs], force=force, settings=s, verified=result.done)
+        checkout_pointers([t for t in targets if t not in refs], force=force, settings=s, verified=result.done,
+                          fetched=fetched)
         for ref in refs:
             _checkout_ref(ref, force=force, settings=s)
     return result

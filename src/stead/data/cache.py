@@ -22,7 +22,7 @@ from blake3 import blake3
 from stead.data.hashing import hash_open
 from stead.errors import BackendUnavailable, InvalidParameter
 
-__all__ = ["Cache", "disk_error", "copy_into", "copy_verified", "copy_plain", "KERNEL_COPY"]
+__all__ = ["Cache", "disk_error", "copy_into", "copy_verified", "copy_plain", "write_plain", "KERNEL_COPY"]
 
 KERNEL_COPY = 64 << 10  # larger files are copied by the kernel after hashing
 
@@ -255,11 +255,14 @@ def _kernel_copy(src_fd: int, out: int, size: int) -> int:
     return done
 
 
-def copy_verified(src: str, dst: str, digest: str, size: int | None) -> bool:
+def copy_verified(
+    src: str, dst: str, digest: str, size: int | None, keep: "dict[str, bytes] | None" = None
+) -> bool:
     """Hash ``src`` and, only if it is object ``digest`` (of ``size`` bytes), copy it to a
     new file ``dst`` (from the same open file, so a rename over ``src`` cannot interfere).
     False, and nothing written, when it does not match; ``FileNotFoundError`` when ``src``
-    does not exist. A small file is read once: what is written is what was hashed."""
+    does not exist. A small file is read once: what is written is what was hashed (and,
+    with ``keep``, kept there under its name for the caller to write again)."""
     fd = os.open(src, _RD)
     try:
         data = os.read(fd, KERNEL_COPY + 1)
@@ -267,6 +270,8 @@ def copy_verified(src: str, dst: str, digest: str, size: int | None) -> bool:
             if blake3(data).hexdigest() != digest or (size is not None and len(data) != size):
                 return False
             _write_new(dst, data)
+            if keep is not None:
+                keep[digest] = data
             return True
         os.lseek(fd, 0, os.SEEK_SET)
         with open(fd, "rb", buffering=0, closefd=False) as f:
@@ -276,6 +281,16 @@ def copy_verified(src: str, dst: str, digest: str, size: int | None) -> bool:
         return copy_into(fd, dst, got_size) == got_size
     finally:
         os.close(fd)
+
+
+def write_plain(dst: str, data: bytes) -> os.stat_result:
+    """Write ``data`` to a new file ``dst``; its stat, taken before closing it."""
+    out = os.open(dst, _NEW, 0o666)
+    try:
+        _write_all(out, data)
+        return os.fstat(out)
+    finally:
+        os.close(out)
 
 
 def copy_plain(src: str, dst: str) -> os.stat_result:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stead.data.cache import Cache, _unlink, copy_plain, copy_verified, disk_error, unique_suffix
+from stead.data.cache import Cache, _unlink, copy_plain, copy_verified, disk_error, unique_suffix, write_plain
 from stead.data.hashing import hash_file, parallel_map, workers
 from stead.data.index import save_index
 from stead.data.manifest import Manifest
@@ -48,11 +48,13 @@ def checkout(
     link: str = "auto",
     on_progress: Callable[[int, int], None] | None = None,
     verified: Collection[str] = (),
+    fetched: Mapping[str, bytes] | None = None,
 ) -> CheckoutResult:
     """Make ``dest`` (a folder, or a file when ``kind == "file"``) hold exactly ``manifest``.
 
     Objects named in ``verified`` were hashed on arrival by this process (``pull``); they
-    are copied without being hashed again.
+    are copied without being hashed again, and those in ``fetched`` (their bytes, still in
+    memory) are written without reading the cache.
     """
     if link not in LINKS:
         raise InvalidParameter(f"Unknown link type {link!r}; use one of {', '.join(LINKS)}")
@@ -96,7 +98,7 @@ def checkout(
                 f"{len(missing)} object(s) of this version are not in the cache (e.g. {cache.path(missing[0])}); "
                 "run `stead data pull` to fetch them"
             )
-        written = _write_all(cache, base, to_write, link, on_progress, result, verified)
+        written = _write_all(cache, base, to_write, link, on_progress, result, verified, fetched or {})
         corrupt = [(rel, to_write[rel][0]) for rel, st in written.items() if st is None]
         rows = []
         now_there = {rel: st for rel, st in existing.items() if rel in current and rel not in to_write}
@@ -121,7 +123,7 @@ def checkout(
     return result
 
 
-def _write_all(cache, base, to_write, link, on_progress, result, verified):  # type: ignore[no-untyped-def]
+def _write_all(cache, base, to_write, link, on_progress, result, verified, fetched):  # type: ignore[no-untyped-def]
     """Place every file of ``to_write``; ``relative path -> stat`` of each, None if its
     object was corrupt (and is now removed from the cache)."""
     written: dict[str, os.stat_result | None] = {}
@@ -129,7 +131,8 @@ def _write_all(cache, base, to_write, link, on_progress, result, verified):  # t
 
     def one(item: tuple[str, tuple[str, int]]) -> tuple[str, str, os.stat_result | None, int]:
         rel, (digest, size) = item
-        st = _materialize(cache, digest, size, f"{base}/{rel}", link, digest in verified, can_reflink)
+        trusted: bytes | bool = fetched.get(digest) if digest in fetched else digest in verified
+        st = _materialize(cache, digest, size, f"{base}/{rel}", link, trusted, can_reflink)
         return rel, digest, st, size
 
     if to_write:
@@ -161,13 +164,14 @@ def _parents(d: str) -> list[str]:
 
 
 def _materialize(
-    cache: Cache, digest: str, size: int, dst: str, link: str, trusted: bool, can_reflink: list[bool]
+    cache: Cache, digest: str, size: int, dst: str, link: str, trusted: bytes | bool, can_reflink: list[bool]
 ) -> os.stat_result | None:
     """Place object ``digest`` at ``dst`` atomically and return its stat; None (and nothing
     placed) if the object is corrupt.
 
-    ``trusted``: the object was verified moments ago, so it is copied without hashing.
-    ``can_reflink`` is shared by one checkout's files and turned off at the first failure.
+    ``trusted``: the object was verified moments ago, so it is copied without hashing
+    (from these bytes, when they are given). ``can_reflink`` is shared by one checkout's
+    files and turned off at the first failure.
     """
     src = cache.path(digest)
     folder, name = dst.rsplit("/", 1)
@@ -186,7 +190,9 @@ def _materialize(
             if link == "reflink":
                 raise InvalidParameter(f"The file system of {folder} cannot reflink; use --link copy")
             can_reflink[0] = False
-            if trusted:
+            if isinstance(trusted, bytes):
+                st = write_plain(tmp, trusted)
+            elif trusted:
                 st = copy_plain(src, tmp)  # read once, or copied by the kernel
             elif not copy_verified(src, tmp, digest, size):
                 return None

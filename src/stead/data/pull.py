@@ -11,16 +11,21 @@ import os
 
 from blake3 import blake3
 
-from stead.data.cache import Cache, _unlink, _write_all, copy_verified
+from stead.data.cache import KERNEL_COPY, Cache, _unlink, _write_all, copy_verified
 from stead.data.hashing import CHUNK
 from stead.data.remotes import LocalRemote, Remote
 from stead.data.transfer import NullProgress, Progress, TransferResult, run_parallel
 
-__all__ = ["pull", "fetch_one"]
+__all__ = ["pull", "fetch_one", "KEEP_BYTES"]
+
+KEEP_BYTES = 256 << 20
 
 
-def fetch_one(cache: Cache, remote: Remote, digest: str, size: int | None) -> tuple[str, str] | None:
-    """Fetch one object into the cache; a failure is ``(remote path, reason)``."""
+def fetch_one(
+    cache: Cache, remote: Remote, digest: str, size: int | None, keep: dict[str, bytes] | None = None
+) -> tuple[str, str] | None:
+    """Fetch one object into the cache; a failure is ``(remote path, reason)``. With
+    ``keep``, a small object from a local remote is also kept there (see ``pull``)."""
     cache.ensure()
     tmp = cache.tmp_path()
     hasher = blake3()
@@ -30,7 +35,7 @@ def fetch_one(cache: Cache, remote: Remote, digest: str, size: int | None) -> tu
         if isinstance(remote, LocalRemote):  # read once and hashed, or hashed then copied by the kernel
             where = remote.location(digest)
             try:
-                ok = copy_verified(where, tmp, digest, size)
+                ok = copy_verified(where, tmp, digest, size, keep)
             except FileNotFoundError:
                 return where, "missing from the remote (push it from a machine that has it)"
             if not ok:
@@ -77,9 +82,13 @@ def pull(
     lacking = cache.missing(objects)
     missing = {d: s for d, s in objects.items() if d in lacking}
     result.already_there = len(objects) - len(missing)
+    # Small objects are kept in memory (up to KEEP_BYTES in all) so that the checkout after
+    # the pull writes them without reading them back from the cache.
+    small = sum(s or 0 for s in missing.values() if (s or 0) <= KERNEL_COPY)
+    keep: dict[str, bytes] | None = result.fetched if small <= KEEP_BYTES else None
     run_parallel(
         sorted(missing.items(), key=lambda kv: -(kv[1] or 0)),  # type: ignore[arg-type]
-        lambda d, s: fetch_one(cache, remote, d, s),
+        lambda d, s: fetch_one(cache, remote, d, s, keep),
         result,
         progress or NullProgress(),
         jobs or remote.jobs,

@@ -33,6 +33,7 @@ class TransferResult:
     already_there: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (location, reason)
     done: set[str] = field(default_factory=set, repr=False)  # objects moved (and verified)
+    fetched: dict[str, bytes] = field(default_factory=dict, repr=False)  # small pulled objects' bytes
 
     @property
     def ok(self) -> bool:

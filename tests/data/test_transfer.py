@@ -145,3 +145,21 @@ def test_push_and_pull_command_lines_are_lean_and_report_failures(tmp_path, loca
     assert r.returncode == 0 and json.loads(r.stdout)["transferred"] == 1
     for rel, data in files.items():
         assert (clone / "ds" / rel).read_bytes() == data
+
+
+def test_local_remote_lists_only_whole_objects(tmp_path, local_project) -> None:
+    """A push writes each object beside its final name and renames it there; what a killed
+    push leaves (a dotted temporary file) is never listed as an object."""
+    from stead.data.remotes import open_remote
+
+    s = local_project
+    make_files(Path.cwd() / "ds", {"a": b"aaaa", "b": b"bbbb"})
+    stead.data.add("ds", "ds", settings=s)
+    remote_dir = tmp_path / "remote"
+    stead.data.remotes(s).add("origin", str(remote_dir))
+    assert stead.data.push(settings=s).transferred == 3
+    listed = open_remote(str(remote_dir)).list_objects()
+    sub = next((remote_dir / "blake3").iterdir())
+    (sub / ".12-ab-3.tmp").write_bytes(b"aa")  # a half-written object of a killed push
+    assert open_remote(str(remote_dir)).list_objects() == listed and len(listed) == 3
+    assert not list(remote_dir.rglob("tmp"))

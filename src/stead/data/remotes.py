@@ -70,7 +70,7 @@ class LocalRemote:
         if top.is_dir():
             for sub in os.scandir(top):
                 if sub.is_dir():
-                    out.update(sub.name + e.name for e in os.scandir(sub.path))
+                    out.update(sub.name + name for name in os.listdir(sub.path) if not name.startswith("."))
         return out
 
     def has(self, digest: str) -> bool:
@@ -83,9 +83,10 @@ class LocalRemote:
         sub = final.rsplit("/", 1)[0]
         if sub not in self._made:
             os.makedirs(sub, exist_ok=True)
-            os.makedirs(self.root / "tmp", exist_ok=True)
             self._made.add(sub)
-        tmp = f"{self.root}/tmp/{unique_suffix()}"
+        # Written beside its final name and renamed within the folder: a rename across
+        # folders takes the file system's rename lock, which serialises parallel transfers.
+        tmp = f"{sub}/.{unique_suffix()}.tmp"
         placed = False
         try:
             if not copy_verified(local_path, tmp, digest, None):

@@ -181,3 +181,22 @@ def test_rename_run(client, run):
     again = client.get_run(run.run_id)
     assert again.info.run_name == "better"
     assert again.data.tags["mlflow.runName"] == "better"
+
+
+# Text that a store could mangle on the way back: quotes, escapes, line breaks, control
+# characters, non-ASCII, JSON look-alikes, the empty string and the longest values allowed.
+_AWKWARD = ['"q" \\ back', "line\nnext\ttab\r", "ünï 日本 😀", '{"a": 1}', "null", "", "\u2028\x1f\x7f",
+            "p" * 6000]
+
+
+def test_awkward_values_round_trip(client, run):
+    params = {f"p{i}": value for i, value in enumerate(_AWKWARD)}
+    tags = {f"t{i}": value for i, value in enumerate(_AWKWARD)} | {"long": "t" * 8000}
+    client.log_batch(run.run_id, params=params, tags=tags)
+    other = client.create_run(run.info.experiment_id, run_name="plain")
+    for found in (client.get_run(run.run_id),
+                  next(r for r in client.search_runs([run.info.experiment_id]).items if r.run_id == run.run_id)):
+        assert found.data.params == params
+        assert {k: found.data.tags[k] for k in tags} == tags
+    plain = client.get_run(other.run_id).data
+    assert plain.params == {} and not any(k.startswith("t") and k[1:].isdigit() for k in plain.tags)

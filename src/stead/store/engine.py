@@ -7,6 +7,7 @@ SQLite runs in WAL mode so readers never block the writer, with a long busy time
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,9 +111,28 @@ class Store:
         self.engine.dispose()
 
 
+@functools.lru_cache(maxsize=1)
+def _require_sqlite_json() -> None:
+    """The SQLite store reads runs through SQLite's JSON functions; refuse a build without them."""
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("SELECT json_group_object(key, value) FROM json_each('[1]')").fetchone()
+    except sqlite3.OperationalError:
+        raise BackendUnavailable(
+            f"This Python's SQLite ({sqlite3.sqlite_version}) has no JSON functions, which a SQLite "
+            "metadata store needs; use a Python linked with SQLite 3.38 or newer, or a postgresql:// store"
+        ) from None
+    finally:
+        conn.close()
+
+
 def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open (and on first use create and migrate) the metadata store at ``url``."""
     engine = create_store_engine(url)
+    if engine.dialect.name == "sqlite":
+        _require_sqlite_json()
     store = Store(engine)
     if migrate:
         from stead.store.migrate import ensure_schema

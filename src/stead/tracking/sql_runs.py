@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, delete, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from stead.errors import InvalidParameter, NotFound
@@ -25,7 +24,6 @@ from stead.store.tables import (
 from stead.store.tables import tags as run_tags
 from stead.store.upsert import (
     Prepared,
-    driver_rows,
     insert_ignore,
     insert_ignore_statement,
     upsert,
@@ -44,16 +42,9 @@ from stead.tracking.records import (
     ViewType,
 )
 from stead.tracking.sql_experiments import now_ms, parse_experiment_id
+from stead.tracking.sql_read import INFO_COLUMNS, load_runs, plan, search_page
 
 __all__ = ["SqlRuns"]
-
-_IN_CHUNK = 500  # bound on the size of IN (...) lists
-
-
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
 
 def _info(row) -> RunInfo:  # type: ignore[no-untyped-def]
     return RunInfo(
@@ -228,7 +219,7 @@ class SqlRuns:
     def get_run(self, run_id: str) -> Run:
         with self.store.read() as conn:
             row = self._require_run(conn, run_id)
-            return _load_full(conn, [tuple(getattr(row, name) for name in _INFO_COLUMNS)])[0]
+            return load_runs(conn, [tuple(getattr(row, name) for name in INFO_COLUMNS)])[0]
 
     def update_run(
         self,
@@ -407,174 +398,7 @@ class SqlRuns:
             raise InvalidParameter(f"max_results must be between 1 and 50000, got {max_results}")
         eids = [parse_experiment_id(e) for e in experiment_ids]
         offset = decode_offset_token(page_token)
-        parts = _plan(tuple(eids), view_type.stages(), filter_string, tuple(order_by or ()))
-        wanted = max_results + 1  # one more than a page says whether another follows
-        rows: list[Any] = []
-        skip = offset  # rows of the earlier parts still to skip
+        parts = plan(tuple(eids), view_type.stages(), filter_string, tuple(order_by or ()))
         with self.store.read() as conn:
-            run = _run_part if conn.dialect.name == "sqlite" else _run_part_sa
-            for i, stmt in enumerate(parts):
-                if len(parts) == 1:
-                    rows = run(conn, stmt, offset, wanted)
-                    break
-                if i < len(parts) - 1:
-                    # Earlier parts are read from their start, so the rows skipped can be counted.
-                    got = run(conn, stmt, 0, skip + wanted - len(rows))
-                    rows += got[skip:]
-                    skip = max(0, skip - len(got))
-                else:
-                    rows += run(conn, stmt, skip, wanted - len(rows))
-                if len(rows) >= wanted:
-                    break
-            more = len(rows) > max_results
-            found = _load_full(conn, rows[:max_results])
+            found, more = search_page(conn, parts, offset, max_results)
         return Page(found, encode_offset_token(offset + max_results) if more else None)
-
-
-@functools.lru_cache(maxsize=256)
-def _plan(
-    eids: tuple[int, ...], stages: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...]
-) -> list[Any]:
-    """The search's queries, built once per distinct search (the filter is parsed once too)."""
-    from stead.tracking.search.compile_runs import plan_run_search
-
-    base = select(*(runs.c[name] for name in _INFO_COLUMNS)).where(
-        runs.c.experiment_id.in_(eids), runs.c.lifecycle_stage.in_(stages)
-    )
-    return plan_run_search(base, filter_string, list(order_by))
-
-
-_INFO_COLUMNS = ("run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "end_time",
-                 "artifact_uri", "lifecycle_stage", "parent_run_id")
-_STATUSES = {s.value: s for s in RunStatus}
-
-# ---- reading runs: the search's page, then its runs' params, tags, metrics and inputs ----
-_LIMIT: Any = bindparam("stead_limit", 0)
-_OFFSET: Any = bindparam("stead_offset", 0)
-# On SQLite a search part runs on the driver's cursor: SQL compiled once, its fixed
-# parameters bound once, LIMIT and OFFSET filled in per call.
-_SQLITE_PARTS: dict[Any, tuple[str, list[Any], int, int]] = {}
-
-
-def _run_part_sa(conn: Connection, stmt: Any, offset: int, limit: int) -> list[Any]:
-    return list(conn.execute(stmt.offset(offset).limit(limit)).all())
-
-
-def _run_part(conn: Connection, stmt: Any, offset: int, limit: int) -> list[Any]:
-    """``stmt`` with OFFSET/LIMIT on SQLite's own cursor: plain tuples, no SQLAlchemy rows."""
-    found = _SQLITE_PARTS.get(stmt)
-    if found is None:
-        compiled = stmt.limit(_LIMIT).offset(_OFFSET).compile(
-            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        names = list(compiled.positiontup or ())
-        if not compiled.positional or "stead_limit" not in names or "stead_offset" not in names:
-            return _run_part_sa(conn, stmt, offset, limit)
-        values, procs = compiled.params, compiled._bind_processors
-        bound = [procs[n](values[n]) if n in procs else values[n] for n in names]
-        if len(_SQLITE_PARTS) > 512:
-            _SQLITE_PARTS.clear()
-        found = _SQLITE_PARTS[stmt] = (compiled.string, bound, names.index("stead_limit"),
-                                       names.index("stead_offset"))
-    sql, bound, li, oi = found
-    args = bound.copy()
-    args[li], args[oi] = limit, offset
-    return driver_rows(conn, sql, args)
-
-
-# PostgreSQL: one round trip per chunk of run ids, rows of (kind, run_uuid, key, text value,
-# number value, timestamp, step): kind 0 a param, 1 a tag, 2 a latest metric, 3 a lone row
-# saying that some of the runs have inputs (fetched only then).
-_PG_LOAD = text(
-    "SELECT 0, run_uuid, key, value, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT),"
-    " CAST(NULL AS BIGINT) FROM params WHERE run_uuid = ANY(:ids)"
-    " UNION ALL SELECT 1, run_uuid, key, value, NULL, NULL, NULL FROM tags WHERE run_uuid = ANY(:ids)"
-    " UNION ALL SELECT 2, run_uuid, key, NULL, value, timestamp, step FROM latest_metrics"
-    " WHERE run_uuid = ANY(:ids)"
-    " UNION ALL SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL"
-    " WHERE EXISTS (SELECT 1 FROM run_inputs WHERE run_uuid = ANY(:ids))"
-)
-# SQLite: no round trips, and what costs is turning each value into a Python object, so
-# narrow queries beat one wide UNION ALL (~30% fewer values); same for the EXISTS probe.
-_SQLITE_LOAD = (
-    "SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({ids})",
-    "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({ids})",
-    "SELECT run_uuid, key, value, timestamp, step FROM latest_metrics WHERE run_uuid IN ({ids})",
-    "SELECT 1 FROM run_inputs WHERE run_uuid IN ({ids}) LIMIT 1",
-)
-_SQLITE_LOAD_SQL: dict[int, tuple[str, ...]] = {}
-_IDS: BindParameter[str] = bindparam("ids", expanding=True)
-_LOAD_INPUTS = select(
-    run_inputs.c.run_uuid, run_inputs.c.name, run_inputs.c.digest, run_inputs.c.source_type, run_inputs.c.source,
-    run_inputs.c.schema, run_inputs.c.profile, run_inputs.c.context, run_inputs.c.uri,
-).where(run_inputs.c.run_uuid.in_(_IDS)).order_by(run_inputs.c.id)
-_SQLITE_SQL: dict[Any, str] = {}
-
-
-def _sqlite_load_sql(n: int) -> tuple[str, ...]:
-    found = _SQLITE_LOAD_SQL.get(n)
-    if found is None:
-        marks = ",".join("?" * n)
-        if len(_SQLITE_LOAD_SQL) > 64:
-            _SQLITE_LOAD_SQL.clear()
-        found = _SQLITE_LOAD_SQL[n] = tuple(q.format(ids=marks) for q in _SQLITE_LOAD)
-    return found
-
-
-def _rows_for_ids(conn: Connection, stmt: Any, ids: Sequence[str]) -> Sequence[Sequence[Any]]:
-    """``stmt`` (with an expanding ``ids`` parameter) for these ids; on SQLite as plain tuples."""
-    if conn.dialect.name != "sqlite":
-        return conn.execute(stmt, {"ids": list(ids)}).all()
-    sql = _SQLITE_SQL.get(stmt)
-    if sql is None:
-        sql = _SQLITE_SQL[stmt] = stmt.compile(dialect=conn.dialect).string
-    return driver_rows(conn, sql.replace("__[POSTCOMPILE_ids]", ",".join("?" * len(ids))), ids)
-
-
-def _load_full(conn: Connection, rows: Sequence[Any]) -> list[Run]:
-    """Whole runs from rows of ``_INFO_COLUMNS``: their params, tags, latest metrics and inputs."""
-    ids = [r[0] for r in rows]
-    p: dict[str, dict[str, str]] = {i: {} for i in ids}
-    t: dict[str, dict[str, str]] = {i: {} for i in ids}
-    m: dict[str, dict[str, Metric]] = {i: {} for i in ids}
-    with_inputs = False
-    nan = math.nan
-    if conn.dialect.name == "sqlite":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            for chunk in _chunks(ids):
-                q_params, q_tags, q_metrics, q_inputs = _sqlite_load_sql(len(chunk))
-                for rid, key, value in cursor.execute(q_params, chunk).fetchall():
-                    p[rid][key] = value
-                for rid, key, value in cursor.execute(q_tags, chunk).fetchall():
-                    t[rid][key] = value
-                for rid, key, value, ts, step in cursor.execute(q_metrics, chunk).fetchall():
-                    m[rid][key] = Metric(key, nan if value is None else value, ts, step)
-                if not with_inputs and cursor.execute(q_inputs, chunk).fetchone() is not None:
-                    with_inputs = True
-        finally:
-            cursor.close()
-    else:
-        text_kinds = (p, t)
-        for chunk in _chunks(ids):
-            for kind, rid, key, value, number, ts, step in conn.execute(_PG_LOAD, {"ids": list(chunk)}):
-                if kind < 2:
-                    text_kinds[kind][rid][key] = value
-                elif kind == 2:
-                    m[rid][key] = Metric(key, nan if number is None else number, ts, step)
-                else:
-                    with_inputs = True
-    ins: dict[str, list[RunInput]] = {}
-    if with_inputs:
-        for chunk in _chunks(ids):
-            for rid, *fields in _rows_for_ids(conn, _LOAD_INPUTS, chunk):
-                ins.setdefault(rid, []).append(RunInput(*fields))
-    statuses = _STATUSES
-    return [
-        Run(
-            RunInfo(rid, str(eid), name, user, statuses[status], start, end, uri, stage, parent),
-            RunData(m[rid], p[rid], t[rid]),
-            tuple(ins[rid]) if rid in ins else (),
-        )
-        for rid, eid, name, user, status, start, end, uri, stage, parent in rows
-    ]

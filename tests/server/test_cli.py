@@ -43,7 +43,7 @@ def test_plain_command_line_starts_without_typer(tmp_path: Path) -> None:
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["code"] == 0
     assert out["run"]["host"] == "127.0.0.1" and out["run"]["port"] == 5123
-    assert out["run"]["app"] == "Starlette"
+    assert out["run"]["app"] == "Router"
     assert out["typer"] is False and out["pydantic"] is False
     assert "stead server listening on http://127.0.0.1:5123" in done.stdout
     assert "auth on" in done.stdout

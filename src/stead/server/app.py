@@ -1,5 +1,5 @@
 """The composition root: ``create_app(settings)`` builds the store, backend, artifact store,
-user service and route tables, and returns one Starlette app.
+user service and route tables, and returns one ASGI app (``stead.server.router.Router``).
 
 Route tables are data. Each concept contributes a module with ``ENDPOINTS``; the MLflow API
 tables are mounted under ``/api/2.0`` and ``/ajax-api/2.0`` (MLflow 3 ones under ``3.0``).
@@ -13,24 +13,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stead.artifacts.base import ArtifactStore
 
-import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from stead.config import Settings
 from stead.server.context import ARTIFACT_SCHEME_ROOT, ServerContext
 from stead.server.dispatch import JsonEndpointApp, RawEndpointApp
 from stead.server.endpoint import PUBLIC, ApiCall, Endpoint
-from stead.server.errors import error_json, internal_error_parts
+from stead.server.router import MountedRoute, Router
 
 __all__ = ["create_app", "route_tables", "app_factory", "API_V2_MODULES", "API_V3_MODULES"]
 
@@ -47,6 +41,7 @@ API_V2_MODULES = (
 API_V3_MODULES = ("stead.server.routes_meta",)
 STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.pipelines.routes", "stead.serving.routes")
 _V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
+_HANDLER_THREADS = 40  # as many blocking calls at once as anyio's default thread limit
 _V3_PREFIXES = ("/api/3.0", "/ajax-api/3.0")
 
 
@@ -99,37 +94,13 @@ def route_tables() -> list[tuple[str, list[Endpoint]]]:
     return [*tables, ("", plain)]
 
 
-def _routes(ctx: ServerContext, tables: list[tuple[str, list[Endpoint]]]) -> list[Route]:
-    grouped: dict[str, dict[str, Endpoint]] = {}
+def _routes(ctx: ServerContext, tables: list[tuple[str, list[Endpoint]]]) -> list[MountedRoute]:
+    routes = []
     for prefix, endpoints in tables:
         for e in endpoints:
-            grouped.setdefault(prefix + e.path, {})[e.method] = e
-    routes = []
-    for path, by_method in grouped.items():
-        # Starlette dispatches one Route per (path, method set); several methods on one
-        # path (GET/PUT/DELETE of an artifact) get one Route each.
-        for method, e in by_method.items():
             app = RawEndpointApp(ctx, e) if e.raw else JsonEndpointApp(ctx, e)
-            routes.append(Route(path, app, methods=[method]))
+            routes.append(MountedRoute(prefix + e.path, e.method, app))
     return routes
-
-
-def _json_response(status: int, body: bytes) -> Response:
-    return Response(body, status_code=status, media_type="application/json")
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return _json_response(404, error_json("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.url.path}"))
-    if exc.status_code == 405:
-        return _json_response(405, error_json("BAD_REQUEST", f"Method {request.method} is not allowed on {request.url.path}"))
-    return _json_response(exc.status_code, error_json("BAD_REQUEST", str(exc.detail)))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    status, body = internal_error_parts(exc, request.url.path)
-    return _json_response(status, body)
 
 
 def _open_artifacts(settings: Settings) -> "ArtifactStore":
@@ -157,32 +128,31 @@ def build_context(settings: Settings, *, auth: bool = False) -> ServerContext:
     )
 
 
-def create_app(settings: Settings, *, auth: bool = False, context: ServerContext | None = None) -> Starlette:
+def create_app(settings: Settings, *, auth: bool = False, context: ServerContext | None = None) -> Router:
     """The whole server as one ASGI app."""
     from stead import __version__
     from stead.server.openapi import openapi_document
 
     ctx = context or build_context(settings, auth=auth)
+    if ctx.executor is None:
+        # Handlers block on the store: they run on these threads, never on the event loop.
+        ctx.executor = ThreadPoolExecutor(_HANDLER_THREADS, thread_name_prefix="stead-handler")
     tables = route_tables()
     _OPENAPI.clear()
     _OPENAPI.update(msgspec.to_builtins(openapi_document(tables, __version__)))
+    executor = ctx.executor
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+    def shutdown() -> None:
+        executor.shutdown(wait=False)
         ctx.store.dispose()
 
-    app = Starlette(
-        routes=_routes(ctx, tables),
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
-        lifespan=lifespan,
-    )
+    app = Router(_routes(ctx, tables), on_shutdown=shutdown)
     app.state.ctx = ctx
     app.state.route_tables = tables
     return app
 
 
-def app_factory() -> Starlette:
+def app_factory() -> Router:
     """For ``uvicorn --factory`` worker processes: settings from the environment that
     ``stead server`` prepared (``STEAD_SERVER_AUTH=1`` turns auth on)."""
     import os

@@ -1,4 +1,5 @@
-"""What every handler needs, built once by ``create_app``: store, backend, artifacts, users."""
+"""What every handler needs, built once by ``create_app``: store, backend, artifacts, users,
+and the threads the handlers run on."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from stead.artifacts.base import ArtifactStore
     from stead.config import Settings
     from stead.server.users import UserService
@@ -25,6 +28,7 @@ class ServerContext:
     backend: "EmbeddedBackend"
     artifacts: "ArtifactStore"
     users: "UserService | None"  # None when auth is off
+    executor: "ThreadPoolExecutor | None" = None  # the handler threads; create_app makes them
 
     @property
     def auth(self) -> bool:

@@ -35,7 +35,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _leaf_commands(command, path=()):
-    if hasattr(command, "commands"):  # a group (typer vendors its own click)
+    if getattr(command, "commands", None):  # a group (typer vendors its own click)
         for name, sub in command.commands.items():
             yield from _leaf_commands(sub, (*path, name))
     else:

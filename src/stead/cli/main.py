@@ -77,7 +77,13 @@ def build_app(nouns: Iterable[str] | None = None) -> "typer.Typer":
             if exc.name == module_name:
                 continue
             raise
-        app.add_typer(getattr(module, "app"), name=noun, help=help_text)
+        sub = getattr(module, "app")
+        callback = getattr(sub.registered_callback, "callback", None)
+        if callback is not None and callback.__doc__:
+            # A noun that is one command (``stead serve``): its own docstring, examples included.
+            app.add_typer(sub, name=noun)
+        else:
+            app.add_typer(sub, name=noun, help=help_text)
     return app
 
 

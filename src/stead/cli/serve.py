@@ -1,4 +1,10 @@
-"""``stead serve``: a model server (Open Inference Protocol, MLflow scoring, /metrics)."""
+"""``stead serve``: a model server (Open Inference Protocol, MLflow scoring, /metrics).
+
+Start-up time is part of what a model server is judged on, so the plain command line is
+read by ``fast_serve`` (called from ``stead.cli.fast``) without importing typer, click or
+pydantic; ``--help``, an unknown option or a value out of range goes to the typer command
+(built on first use), which explains. Both run ``serve_model``.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +12,131 @@ import importlib.util
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from types import FrameType
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from stead.errors import InvalidParameter
 
-__all__ = ["app"]
+if TYPE_CHECKING:
+    import typer
 
-# Options may follow the model URI (`stead serve models:/churn@production --port 8080`).
-app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
-                  context_settings={"allow_interspersed_args": True})
+__all__ = ["app", "fast_serve", "serve_model"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
+# option -> (parameter of serve_model, type, lowest, highest); None: no bound
+_VALUED: dict[str, tuple[str, type, float | None, float | None]] = {
+    "--deployment": ("deployment", str, None, None), "--host": ("host", str, None, None),
+    "--port": ("port", int, None, None), "--workers": ("workers", int, 1, None),
+    "--name": ("name", str, None, None), "--max-batch-size": ("max_batch_size", int, 1, None),
+    "--max-latency-ms": ("max_latency_ms", float, 0.0, None), "--timeout": ("timeout", float, 0.001, None),
+    "--max-body-bytes": ("max_body_bytes", int, 1, None), "--poll": ("poll", float, 0.0, None),
+    "--log-sample": ("log_sample", float, 0.0, 1.0), "--log-flush": ("log_flush", float, 0.01, None),
+    "--device": ("device", str, None, None), "--store-url": ("store_url", str, None, None),
+    "--artifacts-url": ("artifacts_url", str, None, None),
+}
+_FLAGS = {"--native-sklearn": ("native_sklearn", True), "--import-sklearn": ("native_sklearn", False)}
 
-@app.callback()
-def serve(
-    model: str = typer.Argument(None, help="What to serve: models:/NAME@ALIAS, models:/NAME/VERSION, "
-                                           "runs:/RUN/PATH or a model directory."),
-    deployment: str = typer.Option(None, "--deployment", help="Serve a stored deployment (stead deploy create)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    port: int = typer.Option(8080, "--port", help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the model)."),
-    name: str = typer.Option(None, "--name", help="Model name in /v2 URLs (default: the registered name)."),
-    max_batch_size: int = typer.Option(64, "--max-batch-size", min=1,
-                                       help="Most requests run through the model at once (1 turns batching off)."),
-    max_latency_ms: float = typer.Option(0.0, "--max-latency-ms", min=0.0,
-                                         help="Hold a batch that is not full up to this long to gather more."),
-    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Seconds per request before a 504."),
-    max_body_bytes: int = typer.Option(32 * 1024 * 1024, "--max-body-bytes", min=1,
-                                       help="Largest request body; larger ones get 413."),
-    poll: float = typer.Option(10.0, "--poll", min=0.0,
-                               help="Seconds between checks of the registry for moved aliases (0: never)."),
-    log_sample: float = typer.Option(0.0, "--log-sample", min=0.0, max=1.0,
-                                     help="Fraction of requests written to the prediction log."),
-    log_flush: float = typer.Option(5.0, "--log-flush", min=0.01, help="Seconds between prediction log writes."),
-    device: str = typer.Option(None, "--device", help="PyTorch models: cpu (default), cuda, cuda:N or auto "
-                                                       "(the GPU when there is one)."),
-    native_sklearn: bool = typer.Option(True, "--native-sklearn/--import-sklearn",
-                                        help="Run scikit-learn linear models with NumPy alone (fast start, small "
-                                             "memory); --import-sklearn always loads them with scikit-learn."),
-    store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
-    artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
-) -> None:
-    """Serve a registered model or a deployment over HTTP (V2 /v2/..., MLflow /invocations, /metrics).
 
-    Example: stead serve models:/churn@production --port 8080 --workers 2
+def fast_serve(argv: Sequence[str]) -> int | None:
+    """Run ``stead serve <argv>`` without typer; None when typer must handle the line."""
+    opts: dict[str, Any] = {}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in _FLAGS:
+            key, flag = _FLAGS[arg]
+            opts[key] = flag
+            continue
+        if not arg.startswith("-"):
+            if "model" in opts:
+                return None
+            opts["model"] = arg
+            continue
+        name, eq, text = arg.partition("=")
+        if name not in _VALUED or (not eq and not args):
+            return None
+        if not eq:
+            text = args.pop(0)
+        key, kind, low, high = _VALUED[name]
+        try:
+            value = kind(text)
+        except ValueError:
+            return None
+        if kind is not str and ((low is not None and value < low) or (high is not None and value > high)):
+            return None
+        opts[key] = value
+    serve_model(**opts)
+    return 0
 
-    Example: stead serve models:/images@production --device cuda
-    """
+
+def _build() -> "typer.Typer":
+    import typer
+
+    # Options may follow the model URI (`stead serve models:/churn@production --port 8080`).
+    command = typer.Typer(invoke_without_command=True, no_args_is_help=False,
+                          context_settings={"allow_interspersed_args": True})
+
+    @command.callback()
+    def serve(
+        model: str = typer.Argument(None, help="What to serve: models:/NAME@ALIAS, models:/NAME/VERSION, "
+                                               "runs:/RUN/PATH or a model directory."),
+        deployment: str = typer.Option(None, "--deployment", help="Serve a stored deployment (stead deploy create)."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+        port: int = typer.Option(8080, "--port", help="TCP port."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the model)."),
+        name: str = typer.Option(None, "--name", help="Model name in /v2 URLs (default: the registered name)."),
+        max_batch_size: int = typer.Option(64, "--max-batch-size", min=1,
+                                           help="Most requests run through the model at once (1 turns batching off)."),
+        max_latency_ms: float = typer.Option(0.0, "--max-latency-ms", min=0.0,
+                                             help="Hold a batch that is not full up to this long to gather more."),
+        timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Seconds per request before a 504."),
+        max_body_bytes: int = typer.Option(32 * 1024 * 1024, "--max-body-bytes", min=1,
+                                           help="Largest request body; larger ones get 413."),
+        poll: float = typer.Option(10.0, "--poll", min=0.0,
+                                   help="Seconds between checks of the registry for moved aliases (0: never)."),
+        log_sample: float = typer.Option(0.0, "--log-sample", min=0.0, max=1.0,
+                                         help="Fraction of requests written to the prediction log."),
+        log_flush: float = typer.Option(5.0, "--log-flush", min=0.01, help="Seconds between prediction log writes."),
+        device: str = typer.Option(None, "--device", help="PyTorch models: cpu (default), cuda, cuda:N or auto "
+                                                           "(the GPU when there is one)."),
+        native_sklearn: bool = typer.Option(True, "--native-sklearn/--import-sklearn",
+                                            help="Run scikit-learn linear models with NumPy alone (fast start, small "
+                                                 "memory); --import-sklearn always loads them with scikit-learn."),
+        store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
+        artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
+    ) -> None:
+        """Serve a registered model or a deployment over HTTP (V2 /v2/..., MLflow /invocations, /metrics).
+
+        Example: stead serve models:/churn@production --port 8080 --workers 2
+
+        Example: stead serve models:/images@production --device cuda
+        """
+        serve_model(model, deployment=deployment, host=host, port=port, workers=workers, name=name,
+                    max_batch_size=max_batch_size, max_latency_ms=max_latency_ms, timeout=timeout,
+                    max_body_bytes=max_body_bytes, poll=poll, log_sample=log_sample, log_flush=log_flush,
+                    device=device, native_sklearn=native_sklearn, store_url=store_url,
+                    artifacts_url=artifacts_url)
+
+    return command
+
+
+def __getattr__(name: str) -> Any:
+    # The typer command is built on first use, so ``fast_serve`` never imports typer.
+    if name == "app":
+        command = _build()
+        globals()["app"] = command
+        return command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def serve_model(model: str | None = None, *, deployment: str | None = None, host: str = "127.0.0.1",
+                port: int = 8080, workers: int = 1, name: str | None = None, max_batch_size: int = 64,
+                max_latency_ms: float = 0.0, timeout: float = 60.0, max_body_bytes: int = 32 * 1024 * 1024,
+                poll: float = 10.0, log_sample: float = 0.0, log_flush: float = 5.0, device: str | None = None,
+                native_sklearn: bool = True, store_url: str | None = None, artifacts_url: str | None = None) -> None:
+    """Serve ``model`` (a URI or directory) or ``deployment`` until SIGTERM (see ``stead serve --help``)."""
     import uvicorn
 
     from stead.cli.common import settings as load
@@ -83,10 +164,10 @@ def serve(
     http = "stead.serving.http:OneWriteHttp" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     what = model or f"deployment {deployment}"
-    typer.echo(f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
+    print(f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
     if host not in _LOOPBACK:
-        typer.echo(f"warning: binding {host}: anyone who can reach it can call the model; put it behind a proxy "
-                   "with authentication.", err=True)
+        print(f"warning: binding {host}: anyone who can reach it can call the model; put it behind a proxy "
+              "with authentication.", file=sys.stderr)
     sys.stdout.flush()
     common = dict(host=host, port=port, http=http, loop=loop, log_level="warning", access_log=False,
                   proxy_headers=False, ws="none",

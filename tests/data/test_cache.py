@@ -41,7 +41,7 @@ def test_cache_dedups_and_writes_read_only_objects(tmp_path: Path) -> None:
     assert d1 == d2 and stored1 and not stored2
     assert list(cache.iter_objects()) == [d1]
     assert os.stat(cache.path(d1)).st_mode & 0o777 == 0o444
-    assert os.listdir(cache.tmp) == []
+    assert list(cache.iter_temporaries()) == []
 
 
 def test_large_object_streamed_into_cache(tmp_path: Path) -> None:

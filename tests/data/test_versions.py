@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 import stead.data
 from data_files import make_files, object_files
+from stead.data.workspace import Workspace
 from stead.errors import Conflict, InvalidParameter, InvalidState, NotFound
 
 
@@ -203,7 +205,7 @@ def test_full_disk_leaves_everything_consistent(local_project, monkeypatch) -> N
     with pytest.raises(Exception, match="No space left"):
         stead.data.add("ds", "ds", settings=local_project)
     assert not (d.parent / "ds.stead").exists()
-    assert os.listdir(local_project.home / "cache" / "tmp") == []
+    assert list(Workspace.from_settings(local_project).cache().iter_temporaries()) == []
     with pytest.raises(NotFound):
         stead.data.list_versions("ds", settings=local_project)
     monkeypatch.setattr(cache_mod, "_write_new", real)
@@ -223,3 +225,24 @@ def test_gc_keeps_recorded_versions_and_removes_orphans(project) -> None:
     assert r.removed == 1 and not cache.has(orphan) and r.kept == 4
     assert stead.data.checkout("customers@1", to="restored", settings=project).written
     assert (Path.cwd() / "restored/c.txt").read_bytes() == (d / "c.txt").read_bytes()
+
+
+def test_gc_removes_abandoned_temporaries_only(project) -> None:
+    _data(Path.cwd())
+    stead.data.add("data/customers", "customers", settings=project)
+    cache = Workspace.from_settings(project).cache()
+    digest = next(iter(cache.iter_objects()))
+    abandoned = Path(cache.tmp_path(digest))  # a killed add's half-written object, beside its final name
+    fresh = Path(cache.tmp_path(digest))  # a running add's
+    legacy = cache.tmp / "12-ab-3"  # where earlier releases wrote them
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    for path in (abandoned, fresh, legacy):
+        path.write_bytes(b"half")
+    hour_ago = time.time() - 2 * 3600
+    for path in (abandoned, legacy):
+        os.utime(path, (hour_ago, hour_ago))
+    assert digest in set(cache.iter_objects()) and not any(d.startswith(digest[:2] + ".") for d in cache.iter_objects())
+    r = stead.data.gc(settings=project)
+    assert r.tmp_removed == 2 and r.removed == 0
+    assert fresh.exists() and not abandoned.exists() and not legacy.exists()
+    assert sorted(cache.iter_temporaries()) == [str(fresh)]

@@ -1,8 +1,11 @@
 """The content-addressed cache: ``<home>/cache/objects/ab/cdef...`` named by BLAKE3.
 
-Every object is written to ``cache/tmp`` first and renamed into place once complete, so
-an object that exists is whole: a killed process leaves at most a temporary file, which
-``gc`` removes. Identical content is stored once, across files, data sets and versions.
+Every object is written to a dotted temporary file beside its final name
+(``objects/ab/.<unique>.tmp``) and renamed into place once complete, so an object that
+exists is whole: a killed process leaves at most a temporary file, which ``gc`` removes.
+The rename stays within one folder: a rename across folders takes the file system's rename
+lock, which serialised parallel writers (an add of 20,000 small files spent a third of its
+time there). Identical content is stored once, across files, data sets and versions.
 Objects are made read-only. Objects are not fsync'ed one by one (that costs
 milliseconds each); a power cut can truncate a recent object, which is why every object
 is verified against its name before it is checked out or pushed.
@@ -52,7 +55,8 @@ def disk_error(exc: OSError, what: str) -> BackendUnavailable:
 
 
 class Cache:
-    """Objects under ``root/objects``; temporary files under ``root/tmp``."""
+    """Objects under ``root/objects``, their temporary files beside them (``root/tmp`` is
+    where earlier releases put them; ``gc`` still empties it)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -66,8 +70,7 @@ class Cache:
         if self._ready:
             return
         try:
-            self.tmp.mkdir(parents=True, exist_ok=True)
-            self.objects.mkdir(exist_ok=True)
+            self.objects.mkdir(parents=True, exist_ok=True)
             present = set(os.listdir(self._objects))
             for a in _HEX:
                 for b in _HEX:
@@ -117,9 +120,19 @@ class Cache:
             return None
         return set(self.iter_objects())
 
-    def tmp_path(self) -> str:
-        """A new temporary file name: this process's prefix and a counter (no syscall)."""
-        return f"{self._tmp}/{unique_suffix()}"
+    def tmp_path(self, digest: str) -> str:
+        """A new temporary file name beside object ``digest``: this process's prefix and a
+        counter (no syscall); the leading dot keeps it out of every listing of objects."""
+        return f"{self._objects}/{digest[:2]}/.{unique_suffix()}.tmp"
+
+    def iter_temporaries(self) -> Iterable[str]:
+        """Paths of temporary files, complete or abandoned (``gc`` removes old ones)."""
+        for folder in (self._tmp, *(f"{self._objects}/{a}{b}" for a in _HEX for b in _HEX)):
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                continue
+            yield from (f"{folder}/{name}" for name in names if folder == self._tmp or name.startswith("."))
 
     def commit(self, tmp: str, digest: str) -> None:
         """Move a complete temporary file into place as object ``digest``."""
@@ -127,7 +140,7 @@ class Cache:
 
     def store_bytes(self, digest: str, data: bytes) -> None:
         """Write ``data`` (which hashes to ``digest``) as an object, atomically."""
-        tmp = self.tmp_path()
+        tmp = self.tmp_path(digest)
         try:
             _write_new(tmp, data)
             os.replace(tmp, f"{self._objects}/{digest[:2]}/{digest[2:]}")
@@ -140,7 +153,7 @@ class Cache:
         digest = blake3(data).hexdigest()
         if not self.has(digest):
             self.ensure()
-            tmp = self.tmp_path()
+            tmp = self.tmp_path(digest)
             try:
                 _write_new(tmp, data)
                 self.commit(tmp, digest)
@@ -186,7 +199,7 @@ class Cache:
                 digest, size = hash_open(f, before.st_size)
             if digest in have if have is not None else self.has(digest):
                 return digest, size, False
-            tmp = self.tmp_path()
+            tmp = self.tmp_path(digest)
             try:
                 copied = copy_into(fd, tmp, size)
                 after = os.fstat(fd)
@@ -220,8 +233,9 @@ class Cache:
             return
         for sub in os.scandir(self.objects):
             if sub.is_dir() and len(sub.name) == 2:
-                for entry in os.scandir(sub.path):
-                    yield sub.name + entry.name
+                for name in os.listdir(sub.path):
+                    if not name.startswith("."):
+                        yield sub.name + name
 
 
 def copy_into(src_fd: int, dst: str, size: int) -> int:

@@ -47,12 +47,12 @@ def gc(cache: Cache, keep: set[str], state: State | None = None, *, dry_run: boo
         removed += 1
         removed_bytes += size
     tmp_removed = 0
-    if cache.tmp.is_dir() and not dry_run:
+    if not dry_run:
         cutoff = time.time() - _TMP_GRACE_S
-        for e in os.scandir(cache.tmp):
+        for path in cache.iter_temporaries():
             try:
-                if e.stat().st_mtime < cutoff:
-                    os.unlink(e.path)
+                if os.stat(path).st_mtime < cutoff:
+                    os.unlink(path)
                     tmp_removed += 1
             except FileNotFoundError:
                 pass

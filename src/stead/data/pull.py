@@ -1,6 +1,6 @@
 """``pull``: fetch the objects of some manifests from a remote into the cache.
 
-Only objects the cache lacks are fetched, in parallel, each into ``cache/tmp`` while being
+Only objects the cache lacks are fetched, in parallel, each into a temporary file beside its final name while being
 hashed, and renamed into the cache only when its hash and size match its name: a corrupt
 or truncated remote object is reported by its remote path and never enters the cache.
 """
@@ -27,7 +27,7 @@ def fetch_one(
     """Fetch one object into the cache; a failure is ``(remote path, reason)``. With
     ``keep``, a small object from a local remote is also kept there (see ``pull``)."""
     cache.ensure()
-    tmp = cache.tmp_path()
+    tmp = cache.tmp_path(digest)
     hasher = blake3()
     total = 0
     placed = False

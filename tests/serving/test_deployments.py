@@ -143,8 +143,10 @@ def test_promotion_under_load_fails_no_request(home: Home, serve) -> None:
                 time.sleep(0.01)
             svc.promote("churn", reason="test")
             deadline = time.monotonic() + 30
-            while httpx.get(f"{url}/v2/models/churn").json()["versions"] != ["2", "2"]:
-                assert time.monotonic() < deadline, "the server did not follow the alias move"
+            # The alias move and the new weights may reach the server one poll apart.
+            while (meta := httpx.get(f"{url}/v2/models/churn").json())["versions"] != ["2", "2"] or \
+                    meta["weights"] != {"primary": 100, "canary": 0}:
+                assert time.monotonic() < deadline, "the server did not follow the promotion"
                 time.sleep(0.05)
             mark = len(versions)
             while len(versions) < mark + 50 and time.monotonic() < deadline:

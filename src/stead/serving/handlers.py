@@ -263,7 +263,7 @@ class Handlers:
             return
         meta = (variant or live[0]).runtime.metadata()
         await _send(send, 200, _encode({"name": self.endpoint.name, "versions": [v.version for v in live],
-                                        "platform": "stead", **meta}))
+                                        "weights": {v.name: v.weight for v in live}, "platform": "stead", **meta}))
 
     async def models(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _send(send, 200, _encode({"models": [self.endpoint.name]}))

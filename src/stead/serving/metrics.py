@@ -2,21 +2,22 @@
 
 Labels: ``deployment``, ``model_version``, ``variant`` on every series, plus ``protocol``
 and ``code`` on request counts; ``stead_serving_worker_info{pid}`` names the worker process
-(each ``--workers`` process counts for itself). ``render()`` writes the Prometheus text format (0.0.4).
-Every update happens on the event loop, so a series is a plain list of numbers: a request
-costs a dictionary look-up, two additions and a bisection, and serving imports no
-metrics library at start.
+(each ``--workers`` process counts for itself). Every update happens on the event loop, so
+a series is a plain list of numbers: a request costs a dictionary look-up, two additions
+and a bisection, with no lock. ``render()`` hands the numbers to prometheus_client, which
+writes the text format; it is imported on the first scrape, not at start.
 """
 
 from __future__ import annotations
 
 import os
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 __all__ = ["ServingMetrics", "CONTENT_TYPE"]
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # prometheus_client's CONTENT_TYPE_LATEST
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 _BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
 _VARIANT = ("deployment", "model_version", "variant")
@@ -43,33 +44,37 @@ class _Family:
         s[bisect_left(self.buckets, value)] += 1
         s[-1] += value
 
-    def render(self, out: list[str]) -> None:
-        name = f"{self.name}_total" if self.kind == "counter" else self.name
-        out.append(f"# HELP {name} {_escape_help(self.help)}\n# TYPE {name} {self.kind}\n")
-        for values, s in self.series.items():
-            labels = ",".join(f'{k}="{_escape_label(v)}"' for k, v in zip(self.labels, values))
-            if self.kind != "histogram":
-                out.append(f"{name}{{{labels}}} {_number(s[0])}\n")
-                continue
-            total = 0.0
-            for bound, n in zip((*self.buckets, float("inf")), s):
-                total += n
-                out.append(f'{name}_bucket{{{labels},le="{_number(bound)}"}} {_number(total)}\n')
-            out.append(f"{name}_count{{{labels}}} {_number(total)}\n{name}_sum{{{labels}}} {_number(s[-1])}\n")
+    def collect(self) -> Any:
+        """This family as prometheus_client's metric family."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString
+
+        if self.kind == "histogram":
+            histogram = HistogramMetricFamily(self.name, self.help, labels=self.labels)
+            bounds = [floatToGoString(b) for b in (*self.buckets, float("inf"))]
+            for values, s in list(self.series.items()):
+                total, buckets = 0.0, list[tuple[str, float]]()
+                for bound, n in zip(bounds, s):
+                    total += n
+                    buckets.append((bound, total))
+                histogram.add_metric(list(values), buckets, s[-1])
+            return histogram
+        kind = CounterMetricFamily if self.kind == "counter" else GaugeMetricFamily
+        family = kind(self.name, self.help, labels=self.labels)
+        for values, s in list(self.series.items()):
+            family.add_metric(list(values), s[0])
+        return family
 
 
-def _number(x: float) -> str:
-    if x == float("inf"):
-        return "+Inf"
-    return repr(float(x))
+class _Collector:
+    """The app's families, for a prometheus_client registry of their own."""
 
+    def __init__(self, families: Sequence[_Family]) -> None:
+        self.families = families
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", r"\\").replace("\n", r"\n")
+    def collect(self) -> Iterator[Any]:
+        for family in self.families:
+            yield family.collect()
 
 
 class ServingMetrics:
@@ -99,6 +104,7 @@ class ServingMetrics:
                           self._swaps)
         # (version, variant, protocol, code) -> (request count series, latency series)
         self._request_series: dict[tuple[str, str, str, int], tuple[list[float], list[float]]] = {}
+        self._registry: Any = None  # prometheus_client's, made on the first scrape
 
     def request(self, version: str, variant: str, protocol: str, code: int, seconds: float) -> None:
         key = (version, variant, protocol, code)
@@ -126,7 +132,12 @@ class ServingMetrics:
         self._swaps.child((self.deployment, version, variant))[0] += 1
 
     def render(self) -> bytes:
-        out: list[str] = []
-        for family in self._families:
-            family.render(out)
-        return "".join(out).encode()
+        """The ``/metrics`` body (Prometheus text format 0.0.4)."""
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+
+            self._registry = CollectorRegistry(auto_describe=False)
+            self._registry.register(_Collector(self._families))  # type: ignore[arg-type]
+        from prometheus_client.exposition import generate_latest
+
+        return generate_latest(self._registry)

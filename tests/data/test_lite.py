@@ -1,5 +1,6 @@
-"""``stead.data.lite``: versions recorded through sqlite3 match SQLAlchemy's, and a store
-that is not current (absent, unmigrated, migrated by a newer stead) is never written by it."""
+"""``stead.data.lite``: versions recorded through sqlite3 match SQLAlchemy's, a new store is
+made from the shipped schema, and a store that is not current (unmigrated, migrated by a
+newer stead) is never written by it."""
 
 from __future__ import annotations
 
@@ -35,8 +36,14 @@ def test_lite_records_what_the_store_reads_back(local_project) -> None:
     assert [d.name for d in stead.data.list_datasets(settings=local_project)] == ["ds", "other"]
 
 
+def test_lite_creates_a_new_store_from_the_shipped_schema(tmp_path: Path) -> None:
+    lite = open_lite(f"sqlite:///{tmp_path / 'home' / 'new.db'}")
+    assert lite is not None
+    lite.dispose()
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["new.db"]
+
+
 def test_lite_refuses_stores_that_are_not_current(tmp_path: Path, local_project) -> None:
-    assert open_lite(f"sqlite:///{tmp_path / 'absent.db'}") is None
     assert open_lite("postgresql://postgres@127.0.0.1/test") is None
     bare = tmp_path / "bare.db"
     sqlite3.connect(bare).execute("PRAGMA journal_mode=WAL").fetchone()

@@ -5,8 +5,9 @@ work; importing SQLAlchemy to write one row would cost twice that. When the meta
 is the embedded SQLite file and its schema is already current (every migration this stead
 ships is applied), ``add`` writes the version with the standard library instead, with the
 same statements, transaction discipline (``BEGIN IMMEDIATE``, so concurrent writers queue)
-and result as ``stead.data.service.record_version``. Anything else (PostgreSQL, a store
-that does not exist yet or needs migrating) goes through SQLAlchemy and Alembic as usual.
+and result as ``stead.data.service.record_version``. A store that does not exist yet is
+created from the shipped schema (``stead.store.fresh``). Anything else (PostgreSQL, a store
+that needs migrating) goes through SQLAlchemy and Alembic as usual.
 """
 
 from __future__ import annotations
@@ -140,8 +141,14 @@ def open_lite(url: str) -> LiteStore | None:
     if not url.startswith("sqlite:///") or "?" in url:
         return None
     path = url.removeprefix("sqlite:///")
-    if not path or path == ":memory:" or "%" in path or not os.path.isfile(path):
+    if not path or path == ":memory:" or "%" in path or path.startswith("file:"):
         return None
+    if not os.path.isfile(path):
+        from stead.store.fresh import create_sqlite_store
+
+        create_sqlite_store(path)  # a new project's store, from the shipped schema
+        if not os.path.isfile(path):
+            return None
     try:
         conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     except sqlite3.Error:

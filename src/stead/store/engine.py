@@ -133,6 +133,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     engine = create_store_engine(url)
     if engine.dialect.name == "sqlite":
         _require_sqlite_json()
+        database = engine.url.database
+        if migrate and database and database != ":memory:" and not database.startswith("file:"):
+            from stead.store.fresh import create_sqlite_store
+
+            create_sqlite_store(str(Path(database).expanduser()))  # a new file: no Alembic needed
     store = Store(engine)
     if migrate:
         from stead.store.migrate import ensure_schema

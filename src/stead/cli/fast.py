@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stead.data.status import DataStatus
 
-__all__ = ["dispatch", "print_status", "progress", "report_transfer", "size"]
+__all__ = ["dispatch", "parse_plain", "lazy_app", "print_status", "progress", "report_transfer", "size"]
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31"}
 _BAR_AFTER = 0.5  # seconds of work before a progress bar is worth importing rich
@@ -54,36 +54,70 @@ def dispatch(argv: Sequence[str]) -> int | None:
     return 0
 
 
-_ADD_FLAGS = {"--no-profile": "no_profile", "-q": "quiet", "--quiet": "quiet", "--json": "as_json"}
-_ADD_VALUES = {"-n": "name", "--name": "name", "-m": "message", "--message": "message"}
+# option -> (key, type, lowest, highest): a value that does not convert or is out of
+# range sends the line to typer, which explains; None: no bound
+Values = Mapping[str, tuple[str, type, "float | None", "float | None"]]
+# flag -> (key, value it sets)
+Flags = Mapping[str, tuple[str, Any]]
 
 
-def _parse(rest: list[str], flags: dict[str, str], values: dict[str, str]) -> tuple[list[str], dict[str, Any]] | None:
-    """Positional arguments and options of a plain command line; None for anything else."""
+def parse_plain(argv: Sequence[str], values: Values, flags: Flags) -> tuple[list[str], dict[str, Any]] | None:
+    """Positional arguments and options of a plain command line (``--opt value``,
+    ``--opt=value``, ``-o value``, flags); None for anything else (``--help``, an unknown
+    option, a missing or bad value), which the typer command then explains."""
     args: list[str] = []
     opts: dict[str, Any] = {}
-    i = 0
-    while i < len(rest):
-        a = rest[i]
-        key, eq, value = a.partition("=")
-        if a in flags:
-            opts[flags[a]] = True
-        elif eq and key in values and key.startswith("--"):
-            opts[values[key]] = value
-        elif a in values and i + 1 < len(rest):
-            opts[values[a]] = rest[i + 1]
-            i += 1
-        elif a.startswith("-"):
-            return None  # --help, an unknown option, a flag missing its value: the full CLI
-        else:
-            args.append(a)
-        i += 1
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg in flags:
+            key, flag = flags[arg]
+            opts[key] = flag
+            continue
+        if not arg.startswith("-") or arg == "-":
+            args.append(arg)
+            continue
+        name, eq, text = arg.partition("=")
+        if name not in values or (eq and not name.startswith("--")) or (not eq and not rest):
+            return None
+        if not eq:
+            text = rest.pop(0)
+        key, kind, low, high = values[name]
+        try:
+            value = kind(text)
+        except ValueError:
+            return None
+        if kind is float and value != value:
+            return None  # NaN passes every bound
+        if kind is not str and ((low is not None and value < low) or (high is not None and value > high)):
+            return None
+        opts[key] = value
     return args, opts
+
+
+def lazy_app(module: str, build: Callable[[], Any]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that builds the module's typer ``app`` on first use, so the
+    module's fast path never imports typer."""
+
+    def __getattr__(name: str) -> Any:
+        if name == "app":
+            command = build()
+            setattr(sys.modules[module], "app", command)
+            return command
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+_ADD_FLAGS: Flags = {"--no-profile": ("no_profile", True), "-q": ("quiet", True), "--quiet": ("quiet", True),
+                     "--json": ("as_json", True)}
+_ADD_VALUES: Values = {"-n": ("name", str, None, None), "--name": ("name", str, None, None),
+                       "-m": ("message", str, None, None), "--message": ("message", str, None, None)}
 
 
 def _add(rest: list[str]) -> int | None:
     """``stead data add PATH [--name N] [--message M] [--no-profile] [-q] [--json]``."""
-    parsed = _parse(rest, _ADD_FLAGS, _ADD_VALUES)
+    parsed = parse_plain(rest, _ADD_VALUES, _ADD_FLAGS)
     if parsed is None or len(parsed[0]) != 1:
         return None
     (path,), o = parsed
@@ -104,25 +138,24 @@ def _add(rest: list[str]) -> int | None:
     return 0
 
 
-_TRANSFER_FLAGS = {"--json": "as_json"}
-_PUSH_FLAGS = {**_TRANSFER_FLAGS, "--all-versions": "all_versions"}
-_PULL_FLAGS = {**_TRANSFER_FLAGS, "--no-checkout": "no_checkout", "--force": "force", "-f": "force"}
-_TRANSFER_VALUES = {"-r": "remote", "--remote": "remote", "-j": "jobs", "--jobs": "jobs"}
+_TRANSFER_FLAGS: Flags = {"--json": ("as_json", True)}
+_PUSH_FLAGS: Flags = {**_TRANSFER_FLAGS, "--all-versions": ("all_versions", True)}
+_PULL_FLAGS: Flags = {**_TRANSFER_FLAGS, "--no-checkout": ("no_checkout", True), "--force": ("force", True),
+                      "-f": ("force", True)}
+_TRANSFER_VALUES: Values = {"-r": ("remote", str, None, None), "--remote": ("remote", str, None, None),
+                            "-j": ("jobs", int, 1, None), "--jobs": ("jobs", int, 1, None)}
 
 
 def _transfer(verb: str, rest: list[str]) -> int | None:
     """``stead data push|pull [TARGET...] [-r REMOTE] [-j N] [--json] ...``."""
-    parsed = _parse(rest, _PUSH_FLAGS if verb == "push" else _PULL_FLAGS, _TRANSFER_VALUES)
+    parsed = parse_plain(rest, _TRANSFER_VALUES, _PUSH_FLAGS if verb == "push" else _PULL_FLAGS)
     if parsed is None:
         return None
     targets, o = parsed
-    jobs = o.get("jobs")
-    if jobs is not None and not jobs.isdigit():
-        return None  # typer explains
     import stead.data
     from stead.config import load_settings
 
-    common: dict[str, Any] = {"remote": o.get("remote"), "jobs": int(jobs) if jobs else None,
+    common: dict[str, Any] = {"remote": o.get("remote"), "jobs": o.get("jobs"),
                               "settings": load_settings()}
     with progress(verb, bool(o.get("as_json"))) as bar:
         if verb == "push":

@@ -16,19 +16,21 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from stead.cli.fast import lazy_app, parse_plain
 from stead.errors import InvalidParameter
 
 if TYPE_CHECKING:
     import typer
 
+    from stead.cli.fast import Values
+
 __all__ = ["app", "fast_serve", "serve_model"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-# option -> (parameter of serve_model, type, lowest, highest); None: no bound
-_VALUED: dict[str, tuple[str, type, float | None, float | None]] = {
+_VALUES: "Values" = {
     "--deployment": ("deployment", str, None, None), "--host": ("host", str, None, None),
-    "--port": ("port", int, None, None), "--workers": ("workers", int, 1, None),
+    "--port": ("port", int, 0, 65535), "--workers": ("workers", int, 1, None),
     "--name": ("name", str, None, None), "--max-batch-size": ("max_batch_size", int, 1, None),
     "--max-latency-ms": ("max_latency_ms", float, 0.0, None), "--timeout": ("timeout", float, 0.001, None),
     "--max-body-bytes": ("max_body_bytes", int, 1, None), "--poll": ("poll", float, 0.0, None),
@@ -41,33 +43,11 @@ _FLAGS = {"--native-sklearn": ("native_sklearn", True), "--import-sklearn": ("na
 
 def fast_serve(argv: Sequence[str]) -> int | None:
     """Run ``stead serve <argv>`` without typer; None when typer must handle the line."""
-    opts: dict[str, Any] = {}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg in _FLAGS:
-            key, flag = _FLAGS[arg]
-            opts[key] = flag
-            continue
-        if not arg.startswith("-"):
-            if "model" in opts:
-                return None
-            opts["model"] = arg
-            continue
-        name, eq, text = arg.partition("=")
-        if name not in _VALUED or (not eq and not args):
-            return None
-        if not eq:
-            text = args.pop(0)
-        key, kind, low, high = _VALUED[name]
-        try:
-            value = kind(text)
-        except ValueError:
-            return None
-        if kind is not str and ((low is not None and value < low) or (high is not None and value > high)):
-            return None
-        opts[key] = value
-    serve_model(**opts)
+    parsed = parse_plain(argv, _VALUES, _FLAGS)
+    if parsed is None or len(parsed[0]) > 1:
+        return None
+    args, opts = parsed
+    serve_model(*args, **opts)
     return 0
 
 
@@ -122,13 +102,7 @@ def _build() -> "typer.Typer":
     return command
 
 
-def __getattr__(name: str) -> Any:
-    # The typer command is built on first use, so ``fast_serve`` never imports typer.
-    if name == "app":
-        command = _build()
-        globals()["app"] = command
-        return command
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_app(__name__, _build)  # the typer command, built on first use
 
 
 def serve_model(model: str | None = None, *, deployment: str | None = None, host: str = "127.0.0.1",

@@ -14,14 +14,20 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from stead.cli.fast import lazy_app, parse_plain
+
 if TYPE_CHECKING:
     import typer
+
+    from stead.cli.fast import Values
 
 __all__ = ["app", "fast_serve", "serve"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_VALUED = {"--host": "host", "--port": "port", "--workers": "workers", "--store-url": "store_url",
-           "--artifacts-url": "artifacts_url"}
+_VALUES: "Values" = {
+    "--host": ("host", str, None, None), "--port": ("port", int, 0, 65535), "--workers": ("workers", int, 1, None),
+    "--store-url": ("store_url", str, None, None), "--artifacts-url": ("artifacts_url", str, None, None),
+}
 
 
 def _echo(text: str, *, err: bool = False) -> None:
@@ -78,27 +84,10 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
 def fast_serve(argv: Sequence[str]) -> int | None:
     """Run ``stead server <argv>`` without typer; None when typer must handle the line
     (``--help``, an unknown option, a value that is not a valid number: typer explains)."""
-    opts: dict[str, Any] = {}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg == "--auth":
-            opts["auth"] = True
-            continue
-        name, eq, value = arg.partition("=")
-        if name not in _VALUED:
-            return None
-        if not eq:
-            if not args:
-                return None
-            value = args.pop(0)
-        opts[_VALUED[name]] = value
-    for key in ("port", "workers"):
-        if key in opts:
-            text = opts[key]
-            if not text.isdigit() or (key == "workers" and int(text) < 1):
-                return None
-            opts[key] = int(text)
+    parsed = parse_plain(argv, _VALUES, {"--auth": ("auth", True)})
+    if parsed is None or parsed[0]:
+        return None
+    opts = parsed[1]
     serve(**opts)
     return 0
 
@@ -126,10 +115,4 @@ def _build() -> "typer.Typer":
     return command
 
 
-def __getattr__(name: str) -> Any:
-    # The typer command is built on first use, so ``fast_serve`` never imports typer.
-    if name == "app":
-        command = _build()
-        globals()["app"] = command
-        return command
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_app(__name__, _build)  # the typer command, built on first use

@@ -23,8 +23,11 @@ with this client, on this machine. Medians of ``--reps`` calls after one warm-up
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -104,20 +107,34 @@ def calls(client: MlflowClient, eid: str, hist: str, blob: str) -> dict[str, Cal
     }
 
 
+def measure_uri(uri: str, reps: int) -> dict[str, dict[str, float]]:
+    client = MlflowClient(tracking_uri=uri)
+    eid, hist = populate(client)
+    blob = os.path.join(tempfile.mkdtemp(), "blob.bin")
+    with open(blob, "wb") as f:
+        f.write(os.urandom(50 << 20))
+    try:
+        return {name: measure(call, reps) for name, call in calls(client, eid, hist, blob).items()}
+    finally:
+        os.unlink(blob)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--uri", action="append", required=True, help="a tracking server (repeat; first = baseline)")
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--json", action="store_true", help="measure the one --uri and print JSON (used internally)")
     args = ap.parse_args()
+    if args.json:
+        print(json.dumps(measure_uri(args.uri[0], args.reps)))
+        return
+    # Each server is measured by a client process of its own, so that neither pays for the
+    # heap (and the garbage collector's passes over it) that measuring the other left behind.
     results: dict[str, dict[str, dict[str, float]]] = {}
-    blob = os.path.join(tempfile.mkdtemp(), "blob.bin")
-    with open(blob, "wb") as f:
-        f.write(os.urandom(50 << 20))
     for uri in args.uri:
-        client = MlflowClient(tracking_uri=uri)
-        eid, hist = populate(client)
-        results[uri] = {name: measure(call, args.reps) for name, call in calls(client, eid, hist, blob).items()}
-    os.unlink(blob)
+        out = subprocess.run([sys.executable, __file__, "--uri", uri, "--reps", str(args.reps), "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        results[uri] = json.loads(out.strip().splitlines()[-1])
     print(f"load average {os.getloadavg()[0]:.2f}; medians of {args.reps} calls, ms\n")
     print("| call | server | wall | client CPU | of which parse_dict |")
     print("|---|---|---:|---:|---:|")

@@ -118,6 +118,9 @@ def test_ctrl_c_cancels_cleanly(cli, tmp_path):
         [sys.executable, "-c", "from stead.cli.main import run; run()", "pipeline", "run",
          f"{cli.pipe}:hangs", "-p", f"marker={marker}", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env, cwd=tmp_path,
+        # Ctrl-C as a terminal delivers it: an ignored SIGINT is inherited across exec, and a
+        # test worker may have been left ignoring it by an earlier test.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not marker.exists():  # wait for the step to start (polling a condition)

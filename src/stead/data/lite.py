@@ -141,8 +141,8 @@ def open_lite(url: str) -> LiteStore | None:
     if not url.startswith("sqlite:///") or "?" in url:
         return None
     path = url.removeprefix("sqlite:///")
-    if not path or path == ":memory:" or "%" in path or path.startswith("file:"):
-        return None
+    if not path or path == ":memory:" or "%" in path or path.startswith(("file:", "~")):
+        return None  # (a home-relative path is expanded by the SQLAlchemy path, as the store does)
     if not os.path.isfile(path):
         from stead.store.fresh import create_sqlite_store
 

@@ -104,7 +104,7 @@ CREATE TABLE deployments (
 	sticky_header VARCHAR(255), 
 	description TEXT DEFAULT '' NOT NULL, 
 	created_at BIGINT NOT NULL, 
-	updated_at BIGINT NOT NULL, 
+	updated_at BIGINT NOT NULL, strategy VARCHAR(32) DEFAULT 'canary' NOT NULL, 
 	PRIMARY KEY (name)
 );
 CREATE TABLE deployment_variants (
@@ -116,6 +116,19 @@ CREATE TABLE deployment_variants (
 	position INTEGER NOT NULL, 
 	PRIMARY KEY (deployment, variant), 
 	FOREIGN KEY(deployment) REFERENCES deployments (name) ON DELETE CASCADE
+);
+CREATE TABLE deployment_health (
+	deployment VARCHAR(255) NOT NULL, 
+	server VARCHAR(255) NOT NULL, 
+	variant VARCHAR(64) NOT NULL, 
+	model VARCHAR(512) NOT NULL, 
+	model_version VARCHAR(64), 
+	state VARCHAR(16) NOT NULL, 
+	error TEXT, 
+	weight FLOAT NOT NULL, 
+	reported_at BIGINT NOT NULL, 
+	expires_at BIGINT NOT NULL, 
+	PRIMARY KEY (deployment, server, variant)
 );
 CREATE TABLE pipeline_runs (
 	run_id VARCHAR(32) NOT NULL, 
@@ -367,4 +380,4 @@ INSERT INTO alembic_version (version_num) VALUES ('0101_logged_models');
 INSERT INTO alembic_version (version_num) VALUES ('0200_registry');
 INSERT INTO alembic_version (version_num) VALUES ('0300_data');
 INSERT INTO alembic_version (version_num) VALUES ('0400_pipelines');
-INSERT INTO alembic_version (version_num) VALUES ('0500_serving');
+INSERT INTO alembic_version (version_num) VALUES ('0501_serving_health');

@@ -14,7 +14,7 @@ import pytest
 
 from stead.errors import AlreadyExists, InvalidParameter, NotFound
 from stead.pipelines.runner import open_pipeline_store
-from stead.pipelines.schedule import add_schedule, fire_times, list_schedules, remove_schedule, tick
+from stead.pipelines.schedule import add_schedule, fire_times, list_schedules, next_fire_time, remove_schedule, tick
 
 HOUR = 3600 * 1000
 T0 = 1_700_000_000_000 - (1_700_000_000_000 % HOUR)  # on the hour
@@ -44,6 +44,17 @@ def test_cron_fire_times():
     assert fire_times("0 * * * *", T0, T0 + HOUR - 1) == []
 
 
+def test_fire_times_after_a_long_gap_are_the_latest_ones():
+    minute = 60_000
+    year_behind = fire_times("* * * * *", T0 - 366 * 24 * HOUR, T0)
+    assert len(year_behind) == 10_000  # the cap on recorded misses keeps the most recent ones
+    assert year_behind[-1] == T0 and year_behind[0] == T0 - 9_999 * minute
+    assert fire_times("* * * * *", T0 - 3 * minute, T0 + 30_000, limit=2) == [T0 - minute, T0]
+    assert next_fire_time("* * * * *", T0) == T0 + minute
+    assert next_fire_time("* * * * *", T0 + 1) == T0 + minute
+    assert next_fire_time("0 0 30 2 *", T0) is None
+
+
 def test_add_list_remove_and_bad_input(settings, pipe):
     store = open_pipeline_store(settings)
     add_schedule(store, "hourly", pipe, "0 * * * *", {"name": "ann"})
@@ -51,6 +62,8 @@ def test_add_list_remove_and_bad_input(settings, pipe):
         add_schedule(store, "hourly", pipe, "0 * * * *")
     with pytest.raises(InvalidParameter, match="not a cron expression"):
         add_schedule(store, "bad", pipe, "every tuesday")
+    with pytest.raises(InvalidParameter, match="never fires"):
+        add_schedule(store, "bad", pipe, "0 0 30 2 *")
     with pytest.raises(InvalidParameter, match="no parameter"):
         add_schedule(store, "bad", pipe, "0 * * * *", {"nme": "x"})
     [s] = list_schedules(store)
@@ -139,3 +152,36 @@ def test_cli_schedule_and_scheduler_once_starts_the_run(tmp_path, store_url, pip
     assert runs[0]["status"] == "SUCCEEDED" and runs[0]["trigger"] == "schedule:every-minute"
     assert runs[0]["params"] == {"name": "cron"}
     stead("schedule", "remove", "every-minute")
+
+
+def test_cli_list_shows_the_next_fire_times(tmp_path, pipe):
+    """The table a person reads: the next minute for a minutely cron, the next 29 February
+    for a leap-day one; both in UTC, as the cron expressions are."""
+    from datetime import datetime, timedelta, timezone
+
+    env = {**os.environ, "STEAD_HOME": str(tmp_path / "home"), "COLUMNS": "250"}
+
+    def stead(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-c", "from stead.cli.main import run; run()", *args],
+                             capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    stead("schedule", "add", "minutely", pipe, "--cron", "* * * * *")
+    stead("schedule", "add", "leap-day", pipe, "--cron", "0 6 29 2 *")
+
+    def next_minute() -> str:
+        now = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return now.strftime("%Y-%m-%d %H:%M UTC")
+
+    before = next_minute()
+    table = stead("schedule", "list")
+    after = next_minute()
+    rows = {line.split("│")[1].strip(): line for line in table.splitlines() if line.count("│") > 3}
+    assert before in rows["minutely"] or after in rows["minutely"], table
+    year = datetime.now(timezone.utc).year
+    leap = next(y for y in range(year, year + 8) if y % 4 == 0 and (y % 100 or y % 400 == 0)
+                and datetime(y, 2, 29, 6, tzinfo=timezone.utc) > datetime.now(timezone.utc))
+    assert f"{leap}-02-29 06:00 UTC" in rows["leap-day"], table
+    listed = {s["name"]: s for s in json.loads(stead("schedule", "list", "--json"))}
+    assert listed["leap-day"]["next_fire_time"] == int(datetime(leap, 2, 29, 6, tzinfo=timezone.utc).timestamp() * 1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from stead.cli.common import JSON_OPTION, settings
-from stead.cli.output import fmt_time, print_json, print_table, success
+from stead.cli.output import print_json, print_table, success
 from stead.cli.pipeline import PARAM_OPTION, parse_params
 
 app = typer.Typer(no_args_is_help=True)
@@ -40,27 +40,31 @@ def add(
     success(f"schedule {schedule.name!r} runs {schedule.source} at {schedule.cron!r} (UTC)")
 
 
+def _utc(ms: int | None) -> str:
+    """Cron expressions are UTC, so their fire times are shown in UTC too."""
+    from datetime import datetime, timezone
+
+    return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
-    """List schedules with their last and next fire times.
+    """List schedules with their last and next fire times (UTC).
 
     Example: stead schedule list
     """
     from stead.pipelines.records import now_ms
-    from stead.pipelines.schedule import fire_times, last_fires, list_schedules
+    from stead.pipelines.schedule import last_fires, list_schedules, next_fire_time
 
     store = _store()
-    schedules = list_schedules(store)
     last = last_fires(store)
-    if as_json:
-        print_json([{**s.to_json(), "last_fire_time": last.get(s.name)} for s in schedules])
-        return
     now = now_ms()
-    rows = []
-    for s in schedules:
-        nxt = fire_times(s.cron, max(now, last.get(s.name, s.created_time)), now + 366 * 86400 * 1000)[:1]
-        rows.append((s.name, s.cron, s.source, s.params, s.executor, fmt_time(last.get(s.name)),
-                     fmt_time(nxt[0]) if nxt else ""))
+    listed = [(s, next_fire_time(s.cron, max(now, last.get(s.name, s.created_time)))) for s in list_schedules(store)]
+    if as_json:
+        print_json([{**s.to_json(), "last_fire_time": last.get(s.name), "next_fire_time": nxt} for s, nxt in listed])
+        return
+    rows = [(s.name, s.cron, s.source, s.params, s.executor, _utc(last.get(s.name)), _utc(nxt) if nxt else "never")
+            for s, nxt in listed]
     print_table("Schedules", ["name", "cron", "pipeline", "params", "executor", "last fire", "next fire"], rows)
 
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from stead.config import Settings
     from stead.store.engine import Store
 
-__all__ = ["Schedule", "Fire", "add_schedule", "list_schedules", "remove_schedule", "fire_times", "tick",
-           "run_scheduler", "launch_subprocess"]
+__all__ = ["Schedule", "Fire", "add_schedule", "list_schedules", "remove_schedule", "fire_times", "next_fire_time",
+           "tick", "run_scheduler", "launch_subprocess"]
 
 _MAX_MISSED = 10_000
 
@@ -66,21 +66,46 @@ def _check_cron(cron: str) -> None:
 
     if not croniter.is_valid(cron):
         raise InvalidParameter(f"{cron!r} is not a cron expression; e.g. \"0 0 * * 0\" is Sundays at midnight")
+    if next_fire_time(cron, now_ms()) is None:
+        raise InvalidParameter(f"{cron!r} never fires (no such date); e.g. \"0 0 28 2 *\" is every 28 February")
 
 
-def fire_times(cron: str, after_ms: int, until_ms: int) -> list[int]:
-    """Fire times (UTC, ms) in ``(after_ms, until_ms]``; at most the last 10,000."""
-    from croniter import croniter
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
-    it = croniter(cron, datetime.fromtimestamp(after_ms / 1000, tz=timezone.utc))
+
+def next_fire_time(cron: str, after_ms: int) -> int | None:
+    """The first fire time (UTC, ms) strictly after ``after_ms``; None for a cron that never fires."""
+    from croniter import CroniterBadDateError, croniter
+
+    try:
+        return int(croniter(cron, _utc(after_ms)).get_next(float) * 1000)
+    except CroniterBadDateError:
+        return None
+
+
+def fire_times(cron: str, after_ms: int, until_ms: int, limit: int = _MAX_MISSED) -> list[int]:
+    """Fire times (UTC, ms) in ``(after_ms, until_ms]``, oldest first; at most the latest ``limit``.
+
+    Walks back from ``until_ms``, so the cost is the number returned, not the length of the
+    gap (a minutely schedule a year behind costs ``limit`` steps, not half a million).
+    """
+    from croniter import CroniterBadDateError, croniter
+
+    if until_ms <= after_ms:
+        return []
+    it = croniter(cron, _utc(until_ms + 1))  # + 1 ms: a fire exactly at until_ms counts
     times: list[int] = []
-    while True:
-        nxt = int(it.get_next(float) * 1000)
-        if nxt > until_ms:
-            return times
-        times.append(nxt)
-        if len(times) > _MAX_MISSED:
-            times = times[-1:]
+    try:
+        while len(times) < limit:
+            t = int(it.get_prev(float) * 1000)
+            if t <= after_ms:
+                break
+            times.append(t)
+    except CroniterBadDateError:
+        pass
+    times.reverse()
+    return times
 
 
 def add_schedule(
@@ -194,14 +219,8 @@ def tick(store: "Store", now: int, launch: Launcher, *, claimed_by: str | None =
 def next_due(store: "Store", now: int) -> int | None:
     """The earliest future fire time of any schedule (ms), or None without schedules."""
     last = last_fires(store)
-    soonest: int | None = None
-    from croniter import croniter
-
-    for schedule in list_schedules(store):
-        start = max(last.get(schedule.name, schedule.created_time), now)
-        nxt = int(croniter(schedule.cron, datetime.fromtimestamp(start / 1000, tz=timezone.utc)).get_next(float) * 1000)
-        soonest = nxt if soonest is None else min(soonest, nxt)
-    return soonest
+    times = [next_fire_time(s.cron, max(last.get(s.name, s.created_time), now)) for s in list_schedules(store)]
+    return min((t for t in times if t is not None), default=None)
 
 
 def launch_subprocess(settings: "Settings") -> Launcher:

@@ -16,6 +16,9 @@ import pytest
 from stead.config import Settings
 from stead.pipelines.executors.kubernetes import render_jobs
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from s3_server import FAKE_AWS, aws_settings, create_bucket, running_s3_server  # noqa: E402
+
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 PIPE = """
@@ -69,7 +72,8 @@ def test_render_cli_writes_valid_yaml(tmp_path):
     pipe = tmp_path / "pipe.py"
     pipe.write_text(PIPE)
     out = tmp_path / "jobs.yaml"
-    env = {**os.environ, "STEAD_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "STEAD_HOME": str(tmp_path / "home"), "STEAD_STORE_URL": "postgresql://stead@db/stead",
+           "STEAD_ARTIFACTS_URL": "s3://ml/artifacts"}
     proc = subprocess.run(
         [sys.executable, "-c", "from stead.cli.main import run; run()", "pipeline", "render", f"{pipe}:k8s_pipeline",
          "--target", "kubernetes", "--image", "me/churn:1", "-o", str(out), "-p", "n=2"],
@@ -80,6 +84,48 @@ def test_render_cli_writes_valid_yaml(tmp_path):
     assert len(docs) == 2
     for doc in docs:
         kubernetes_validate.validate(doc, "1.30.0", strict=True)
+
+
+@pytest.mark.parametrize("store, artifacts, named", [
+    (None, None, "the metadata store sqlite:///"),  # the embedded defaults of a new project
+    ("postgresql://stead@db/stead", None, "the artifact root /"),
+    (None, "s3://ml/artifacts", "the metadata store sqlite:///"),
+])
+def test_render_refuses_a_store_pods_cannot_reach(tmp_path, store, artifacts, named):
+    pipe = tmp_path / "pipe.py"
+    pipe.write_text(PIPE)
+    out = tmp_path / "jobs.yaml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEAD_")}
+    env.update({"STEAD_HOME": str(tmp_path / "home"), **({"STEAD_STORE_URL": store} if store else {}),
+                **({"STEAD_ARTIFACTS_URL": artifacts} if artifacts else {})})
+    proc = subprocess.run(
+        [sys.executable, "-c", "from stead.cli.main import run; run()", "pipeline", "render", f"{pipe}:k8s_pipeline",
+         "--image", "me/churn:1", "-o", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode != 0 and not out.exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "[INVALID_PARAMETER_VALUE]" in lines[0] and named in lines[0]
+    assert "STEAD_STORE_URL=postgresql://" in lines[0] and "STEAD_ARTIFACTS_URL=s3://" in lines[0]
+
+
+def test_executor_refuses_local_store_before_recording_a_run(settings, write_module, tmp_path):
+    from stead.errors import InvalidParameter
+    from stead.pipelines import run_pipeline
+    from stead.pipelines.records import PipelineRecords
+    from stead.pipelines.runner import open_pipeline_store
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                                      "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+                                      "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                                      "users": [{"name": "u", "user": {"token": "t"}}]}))
+    mod = write_module(PIPE)
+    with pytest.raises(InvalidParameter, match="the artifact root"):
+        run_pipeline(mod.k8s_pipeline, settings=settings, executor="kubernetes",
+                     executor_options={"image": "me/churn:1", "kubeconfig": str(kubeconfig)})
+    assert PipelineRecords(open_pipeline_store(settings)).list(None, 10) == []
 
 
 class _MockApiServer(ThreadingHTTPServer):
@@ -109,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         job = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         container = job["spec"]["template"]["spec"]["containers"][0]
         assert container["command"][0] == "stead"
-        env = {**os.environ, **{e["name"]: e["value"] for e in container["env"]}}
+        env = {**os.environ, **{e["name"]: e["value"] for e in container["env"]}, **FAKE_AWS}  # the Secret's keys
         env["STEAD_HOME"] = str(self.server.workdir / "pod-home")
         proc = subprocess.Popen(
             [sys.executable, "-c", "from stead.cli.main import run; run()", *container["command"][1:]],
@@ -129,9 +175,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
 
-def test_executor_submits_jobs_to_mock_api_server(settings, write_module, tmp_path):
+@pytest.fixture
+def cluster_settings(tmp_path, postgres_url):  # type: ignore[no-untyped-def]
+    """Settings a pod can use: PostgreSQL and an S3 bucket (moto's server on 127.0.0.1)."""
+    with running_s3_server() as endpoint:
+        yield Settings(home=tmp_path / ".stead", store_url=postgres_url,
+                       artifacts_url=f"s3://{create_bucket(endpoint)}/artifacts", aws=aws_settings(endpoint))
+
+
+def test_executor_submits_jobs_to_mock_api_server(cluster_settings, write_module, tmp_path):
     from stead.pipelines import load_output, run_pipeline
 
+    settings = cluster_settings
     server = _MockApiServer(tmp_path)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

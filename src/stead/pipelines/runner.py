@@ -76,7 +76,10 @@ def run_pipeline(
     graph = pipeline.build(params)
     store = open_pipeline_store(settings)
     records = PipelineRecords(store)
-    runner_executor = get_executor(executor, max_parallel=max_parallel, **dict(executor_options or {}))
+    options = dict(executor_options or {})
+    if executor == "kubernetes":
+        options.setdefault("settings", settings)  # its pods need this store: checked before the run is recorded
+    runner_executor = get_executor(executor, max_parallel=max_parallel, **options)
     run = PipelineRun(
         run_id=run_id or uuid.uuid4().hex,
         pipeline=pipeline.name,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from stead.pipelines.graph import Graph, Node
     from stead.pipelines.records import PipelineRun
 
-__all__ = ["render_jobs", "job_for", "exec_step", "KubernetesExecutor"]
+__all__ = ["render_jobs", "job_for", "exec_step", "check_cluster_settings", "KubernetesExecutor"]
 
 _UID = 1000
 _NAME = re.compile(r"[^a-z0-9-]+")
@@ -62,6 +62,27 @@ def _portable_source(source: str) -> str:
         if not rel.startswith(".."):
             return f"{rel}:{name}"
     return source
+
+
+def check_cluster_settings(settings: "Settings") -> None:
+    """Refuse a store or artifact root that lives in this machine's files: a pod cannot
+    reach them, and its Job would fail (or write into its own throw-away disk)."""
+    from urllib.parse import urlsplit
+
+    local: list[str] = []
+    store = settings.resolved_store_url
+    if store.startswith("sqlite"):
+        local.append(f"the metadata store {store}")
+    artifacts = settings.resolved_artifacts_url
+    if urlsplit(artifacts).scheme.lower() in ("", "file", "memory"):
+        local.append(f"the artifact root {artifacts}")
+    if local:
+        raise InvalidParameter(
+            f"Kubernetes Jobs cannot use {' or '.join(local)}: pods cannot reach this machine's files. "
+            "Point stead at a shared store and artifact root first: STEAD_STORE_URL=postgresql://USER@HOST/DB "
+            "and STEAD_ARTIFACTS_URL=s3://BUCKET/PREFIX (plus AWS_ENDPOINT_URL for MinIO or Ceph; passwords and "
+            "keys go in the stead-credentials Secret), in the environment or stead.toml"
+        )
 
 
 def job_for(
@@ -156,6 +177,7 @@ def render_jobs(
     """One Job per step, in topological order (each waits for its upstream records)."""
     if not image:
         raise InvalidParameter("Rendering for Kubernetes needs --image (an image with stead and the pipeline code)")
+    check_cluster_settings(settings)
     return [
         job_for(graph.nodes[nid], graph, run_id=run_id, source=source, image=image, settings=settings,
                 namespace=namespace)
@@ -241,6 +263,8 @@ class KubernetesExecutor:
             raise MissingExtra("The kubernetes executor", "kubernetes") from None
         if not image:
             raise InvalidParameter("The kubernetes executor needs --image (an image with stead and the pipeline code)")
+        if settings is not None:
+            check_cluster_settings(settings)
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         if not os.path.exists(path):
             raise BackendUnavailable(f"No kubeconfig at {path}; use `stead pipeline render` and kubectl instead")
@@ -260,7 +284,9 @@ class KubernetesExecutor:
 
     def bind(self, run: "PipelineRun", graph: "Graph", settings: "Settings") -> None:
         self.run, self.graph = run, graph
-        self.settings = self.settings or settings
+        if self.settings is None:
+            check_cluster_settings(settings)
+            self.settings = settings
 
     def inline(self, task: StepTask) -> bool:
         return False

@@ -20,6 +20,9 @@ __all__ = [
     "InvalidState",
     "BadRequest",
     "RequestTooLarge",
+    "TooManyRequests",
+    "UnsupportedMediaType",
+    "UntrustedModel",
     "BackendUnavailable",
     "MissingExtra",
     "SchemaTooNew",
@@ -98,6 +101,24 @@ class RequestTooLarge(SteadError):
     code = "REQUEST_TOO_LARGE"
 
 
+class TooManyRequests(SteadError):
+    """Too many failed attempts (logins) from one client or for one user; wait and retry."""
+
+    code = "REQUEST_LIMIT_EXCEEDED"
+
+
+class UnsupportedMediaType(SteadError):
+    """The request's Content-Type is one this route never reads (e.g. a browser form's)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class UntrustedModel(SteadError):
+    """Loading this model would unpickle its files, which runs code, and nobody opted in."""
+
+    code = "UNTRUSTED_MODEL"
+
+
 class BackendUnavailable(SteadError):
     """The store, artifact store, server or remote could not be reached."""
 
@@ -138,8 +159,10 @@ HTTP_STATUS: dict[str, int] = {
     "RESOURCE_CONFLICT": 409,
     "ABORTED": 409,
     "REQUEST_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
     "REQUEST_LIMIT_EXCEEDED": 429,
     "RESOURCE_EXHAUSTED": 429,
+    "UNTRUSTED_MODEL": 403,
     "INTERNAL_ERROR": 500,
     "INVALID_STATE": 500,
     "DATA_LOSS": 500,
@@ -160,6 +183,8 @@ EXIT_CODES: dict[str, int] = {
     "INVALID_STATE": 5,
     "UNAUTHENTICATED": 6,
     "PERMISSION_DENIED": 6,
+    "REQUEST_LIMIT_EXCEEDED": 6,
+    "UNTRUSTED_MODEL": 6,
     "TEMPORARILY_UNAVAILABLE": 7,
     "MISSING_DEPENDENCY": 8,
     "SCHEMA_TOO_NEW": 9,

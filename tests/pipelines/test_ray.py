@@ -45,7 +45,7 @@ def failing():
 
 @pytest.fixture(scope="module")
 def ray_cluster():  # type: ignore[no-untyped-def]
-    ray.init(address="local", include_dashboard=False, num_cpus=2, log_to_driver=False,
+    ray.init(address="local", include_dashboard=False, num_cpus=2, num_gpus=0, log_to_driver=False,
              _node_ip_address="127.0.0.1")
     yield
     ray.shutdown()
@@ -85,3 +85,77 @@ def test_unreachable_ray_address_fails_before_running(settings, write_module):
         port = s.getsockname()[1]  # free, and nothing listens on it
     with pytest.raises(BackendUnavailable, match=f"No Ray cluster answers at 127.0.0.1:{port}"):
         run_pipeline(mod.on_ray, settings=settings, executor="ray", executor_options={"address": f"127.0.0.1:{port}"})
+
+
+UNSCHEDULABLE = """
+import stead.pipelines as sp
+
+@sp.step(resources={"gpu": 1})
+def needs_gpu() -> int:
+    return 1
+
+@sp.step(resources={"cpu": 64})
+def needs_cpus() -> int:
+    return 2
+
+@sp.step(resources={"memory": "1Ti"})
+def needs_memory() -> int:
+    return 3
+
+@sp.step(resources={"custom": {"tpu": 1}})
+def needs_tpu() -> int:
+    return 4
+
+@sp.step
+def fits() -> int:
+    return 5
+
+@sp.pipeline
+def greedy():
+    needs_gpu()
+    needs_cpus()
+    needs_memory()
+    needs_tpu()
+    fits()
+"""
+
+
+@pytest.mark.slow
+def test_a_step_no_node_can_hold_fails_with_what_is_missing(ray_cluster, settings, write_module):
+    """Ray would keep these tasks pending forever; each fails after the short wait, naming
+    the resource, while the step that fits runs."""
+    import time
+
+    mod = write_module(UNSCHEDULABLE)
+    started = time.monotonic()
+    run = run_pipeline(mod.greedy, settings=settings, executor="ray", executor_options={"resource_timeout": 1.5})
+    assert time.monotonic() - started < 60
+    assert run.status == "FAILED"
+    assert run.step("fits").status == "SUCCEEDED" and load_output(run, "fits", settings) == 5
+    errors = {s.step_id: s.error for s in run.steps if s.status == "FAILED"}
+    assert errors["needs_gpu"].startswith("no node offers 1 GPU (cluster has 0); waited 1.5s")
+    assert errors["needs_cpus"].startswith("no node offers 64 CPUs (cluster has 2)")
+    assert errors["needs_memory"].startswith("no node offers 1.0 TiB of memory (cluster has ")
+    assert errors["needs_tpu"].startswith("no node offers 1 'tpu' (cluster has 0)")
+
+
+def test_shortfall_across_nodes():
+    from stead.pipelines.executors.ray import shortfall
+
+    nodes = [{"CPU": 2.0, "GPU": 1.0}, {"CPU": 16.0}]
+    assert shortfall({"CPU": 2, "GPU": 1}, nodes) is None
+    assert shortfall({"CPU": 16}, nodes) is None
+    assert shortfall({"CPU": 8, "GPU": 1}, nodes) == "no node offers 8 CPUs together with 1 GPU"
+    assert shortfall({"GPU": 2}, [{"GPU": 1.0}, {"GPU": 1.0}]) == "no node offers 2 GPUs (cluster has 2, at most 1 on one node)"
+    assert shortfall({"CPU": 1}, []) == "no node offers 1 CPU (cluster has 0)"
+
+
+def test_custom_resources_map_to_ray_options():
+    from stead.errors import InvalidParameter
+    from stead.pipelines.dsl import step
+    from stead.pipelines.executors.ray import ray_options
+
+    tpu_step = step(resources={"cpu": 1, "custom": {"example.com/tpu": 2}})(lambda: 1)
+    assert ray_options(tpu_step.resources)["resources"] == {"example.com/tpu": 2.0}
+    with pytest.raises(InvalidParameter, match="custom"):
+        step(resources={"custom": {"tpu": "many"}})(lambda: 1)

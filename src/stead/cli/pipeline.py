@@ -99,6 +99,10 @@ def run(
     max_parallel: int = typer.Option(None, "--max-parallel", "-j", help="At most this many steps at once."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if its outputs are cached."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (host:port), for -x ray."),
+    ray_resource_timeout: float = typer.Option(
+        30.0, "--ray-resource-timeout", min=0.0,
+        help="Seconds a step waits for a Ray node with the CPUs, GPUs, memory or custom resources it asks for "
+             "before it fails (for -x ray; raise it when an autoscaler adds nodes)."),
     image: str = typer.Option(None, "--image", help="Container image, for -x kubernetes."),
     namespace: str = typer.Option("default", "--namespace", help="Kubernetes namespace, for -x kubernetes."),
     run_id: str = typer.Option(None, "--run-id", help="Adopt this PENDING run id (used by the scheduler and API)."),
@@ -113,8 +117,10 @@ def run(
     from stead.pipelines.runner import run_pipeline
 
     options: dict[str, Any] = {}
-    if executor == "ray" and ray_address:
-        options["address"] = ray_address
+    if executor == "ray":
+        options["resource_timeout"] = ray_resource_timeout
+        if ray_address:
+            options["address"] = ray_address
     if executor == "kubernetes":
         options.update({"image": image, "namespace": namespace, "settings": settings()})
     pipeline = load_pipeline(ref)

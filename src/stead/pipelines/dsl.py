@@ -49,28 +49,33 @@ def parse_memory(value: str | int) -> int:
 
 @dataclass(frozen=True)
 class Resources:
-    """What a step needs: CPUs, GPUs and memory (bytes; ``memory_text`` keeps the quantity)."""
+    """What a step needs: CPUs, GPUs, memory (bytes; ``memory_text`` keeps the quantity) and
+    custom resources by name (Ray custom resources, Kubernetes extended resources)."""
 
     cpu: float = 1.0
     gpu: float = 0.0
     memory: int | None = None
     memory_text: str | None = None
+    custom: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_mapping(cls, spec: Mapping[str, Any] | None) -> "Resources":
         spec = dict(spec or {})
-        unknown = set(spec) - {"cpu", "gpu", "memory"}
+        unknown = set(spec) - {"cpu", "gpu", "memory", "custom"}
         if unknown:
-            raise InvalidParameter(f"Unknown step resources {sorted(unknown)}; use cpu, gpu and memory")
+            raise InvalidParameter(f"Unknown step resources {sorted(unknown)}; use cpu, gpu, memory and custom")
         mem = spec.get("memory")
         try:
             cpu = float(spec.get("cpu", 1))
             gpu = float(spec.get("gpu", 0))
+            custom = tuple(sorted((str(k), float(v)) for k, v in dict(spec.get("custom") or {}).items()))
         except (TypeError, ValueError):
-            raise InvalidParameter(f"Step resources {spec} need numbers for cpu and gpu") from None
-        if cpu < 0 or gpu < 0:
+            raise InvalidParameter(
+                f"Step resources {spec} need numbers for cpu and gpu, and custom as {{name: number}}"
+            ) from None
+        if cpu < 0 or gpu < 0 or any(v < 0 for _, v in custom):
             raise InvalidParameter(f"Step resources {spec} must not be negative")
-        return cls(cpu, gpu, parse_memory(mem) if mem is not None else None, None if mem is None else str(mem))
+        return cls(cpu, gpu, parse_memory(mem) if mem is not None else None, None if mem is None else str(mem), custom)
 
 
 class Step(Generic[R]):

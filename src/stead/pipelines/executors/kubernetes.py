@@ -105,6 +105,8 @@ def job_for(
         requests["memory"] = limits["memory"] = res.memory_text
     if res.gpu:
         limits["nvidia.com/gpu"] = str(math.ceil(res.gpu))
+    for name, amount in res.custom:  # extended resources: whole numbers, requested by their limit
+        limits[name] = str(math.ceil(amount))
     env = [
         {"name": "STEAD_STORE_URL", "value": settings.resolved_store_url},
         {"name": "STEAD_ARTIFACTS_URL", "value": settings.resolved_artifacts_url},

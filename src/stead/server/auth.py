@@ -18,24 +18,27 @@ from stead.errors import InvalidParameter, NotFound, PermissionDenied, Unauthent
 from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall
 from stead.server.limits import header
-from stead.server.users import LEVELS
+from stead.server.users import LEVELS, Credentials
 
 __all__ = ["credentials_of", "authorize", "experiment_of_artifact_path"]
 
 
-def credentials_of(scope: dict[str, Any]) -> tuple[str, str] | None:
-    """``("basic", "user:password")`` or ``("bearer", token)`` from the Authorization header."""
+def credentials_of(scope: dict[str, Any]) -> Credentials | None:
+    """The Basic (``user:password``) or Bearer credentials of the Authorization header, with
+    the client's address (what failed logins are throttled by, beside the user name)."""
     value = header(scope, b"authorization")
     if not value:
         return None
+    client = scope.get("client")
+    address = str(client[0]) if client else None
     scheme, _, rest = value.decode("latin-1").partition(" ")
     scheme = scheme.lower()
     rest = rest.strip()
     if scheme == "bearer" and rest:
-        return "bearer", rest
+        return Credentials("bearer", rest, address)
     if scheme == "basic" and rest:
         try:
-            return "basic", base64.b64decode(rest, validate=True).decode("utf-8")
+            return Credentials("basic", base64.b64decode(rest, validate=True).decode("utf-8"), address)
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthenticated("Malformed HTTP basic credentials") from None
     raise Unauthenticated("Unsupported Authorization scheme: use Basic or Bearer")

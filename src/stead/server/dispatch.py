@@ -16,6 +16,7 @@ import msgspec
 
 from stead.errors import SteadError
 from stead.server.auth import authorize, credentials_of
+from stead.server.users import Credentials
 from stead.server.context import ServerContext
 from stead.server.endpoint import ApiCall, Endpoint
 from stead.server.errors import error_parts, internal_error_parts
@@ -52,7 +53,7 @@ class JsonEndpointApp:
         self.ctx = ctx
         self.endpoint = endpoint
 
-    def _run(self, call: ApiCall, creds: tuple[str, str] | None) -> bytes:
+    def _run(self, call: ApiCall, creds: Credentials | None) -> bytes:
         ctx = self.ctx
         if ctx.users is not None and (creds is not None or self.endpoint.access.resource != "public"):
             call.user = ctx.users.authenticate(creds)
@@ -90,7 +91,7 @@ class RawEndpointApp:
         self.ctx = ctx
         self.endpoint = endpoint
 
-    def _check(self, call: ApiCall, creds: tuple[str, str] | None) -> None:
+    def _check(self, call: ApiCall, creds: Credentials | None) -> None:
         if self.ctx.users is not None and (creds is not None or self.endpoint.access.resource != "public"):
             call.user = self.ctx.users.authenticate(creds)
         authorize(self.ctx, self.endpoint.access, call)

@@ -1,8 +1,15 @@
 """Users, API tokens and permissions over the metadata store.
 
-Passwords: ``hashlib.scrypt`` (stdlib) with a random salt, compared in constant time.
-Verified credentials are remembered for a short while (keyed by a SHA-256 of the header
-value, never the secret itself) so that a busy client does not pay scrypt per request.
+Passwords: ``hashlib.scrypt`` (stdlib) with a random salt, compared in constant time. Every
+basic login costs one scrypt run whether or not the user exists (an unknown name is checked
+against a fixed hash), so timing does not tell which names exist; repeated failures are
+throttled (``stead.server.throttle``).
+
+Every request reads the user's row (or the token's) from the store, so a deleted user, a
+changed password or a revoked token stops working at once on every server process. What a
+process remembers is only which password it already verified against which stored hash
+(keyed by an HMAC under a per-process key, never the secret itself): a busy client does not
+pay scrypt per request, and a new hash in the store no longer matches.
 Tokens: ``stead_`` + 32 random bytes, stored only as a SHA-256 digest.
 """
 
@@ -21,15 +28,19 @@ from sqlalchemy import delete, select, update
 
 from stead.errors import AlreadyExists, InternalError, InvalidParameter, NotFound, Unauthenticated
 from stead.server.tables import api_tokens, experiment_permissions, registered_model_permissions, users
+from stead.server.throttle import LoginThrottle
 from stead.store import Store
 from stead.store.upsert import upsert
 
-__all__ = ["User", "UserService", "LEVELS", "hash_password", "verify_password"]
+__all__ = ["User", "Credentials", "UserService", "LEVELS", "hash_password", "verify_password"]
 
 LEVELS = {"READ": 1, "EDIT": 2, "MANAGE": 3}
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-_CACHE_SECONDS = 30.0
 _MIN_PASSWORD = 8
+_MAX_VERIFIED = 10_000
+# What an unknown user name is checked against: a hash of random bytes nobody knows, with the
+# same parameters as every real one, so an unknown name costs what a known one does.
+_NOBODY = "scrypt$16384$8$1$jAWCdaFWfJD0MQITaa7zxg==$V7GhChDhiDW+yFHnvffs/dzhFEV5YxhOUFDd4BYVblc="
 
 
 @dataclass(frozen=True)
@@ -39,9 +50,14 @@ class User:
     is_admin: bool
 
 
+def _derive(password: bytes, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """The one key-derivation call (a test counts them: both login paths make one)."""
+    return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=dklen)
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    digest = _derive(password.encode(), salt, dklen=32, **_SCRYPT)
     b64 = base64.b64encode
     return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
 
@@ -52,9 +68,7 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        got = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
-        )
+        got = _derive(password.encode(), base64.b64decode(salt), int(n), int(r), int(p), len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
@@ -77,10 +91,22 @@ def _check_level(level: str) -> str:
     return level
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents: ``scheme`` (``basic``/``bearer``), the secret
+    (``user:password`` or the token) and the client's address (for throttling)."""
+
+    scheme: str
+    secret: str
+    client: str | None = None
+
+
 class UserService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, throttle: LoginThrottle | None = None) -> None:
         self.store = store
-        self._cache: dict[str, tuple[float, User]] = {}
+        self.throttle = throttle or LoginThrottle()
+        self._verified: dict[bytes, str] = {}  # HMAC of user:password -> the hash it matched
+        self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
 
     # ---- users -------------------------------------------------------------------
@@ -119,7 +145,6 @@ class UserService:
             for table in (api_tokens, experiment_permissions, registered_model_permissions):
                 conn.execute(delete(table).where(table.c.user_id == user.id))
             conn.execute(delete(users).where(users.c.id == user.id))
-        self._forget()
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < _MIN_PASSWORD:
@@ -127,7 +152,6 @@ class UserService:
         user = self.get_user(username)
         with self.store.write() as conn:
             conn.execute(update(users).where(users.c.id == user.id).values(password_hash=hash_password(password)))
-        self._forget()
 
     # ---- tokens ------------------------------------------------------------------
     def create_token(self, username: str, name: str) -> tuple[int, str]:
@@ -163,33 +187,32 @@ class UserService:
             )
         if result.rowcount == 0:
             raise NotFound(f"No active token with id {token_id}; list them with `stead tokens list`")
-        self._forget()
 
     # ---- authentication ----------------------------------------------------------
-    def _forget(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-    def authenticate(self, creds: tuple[str, str] | None) -> User:
-        """The user behind ``(scheme, secret)``; ``Unauthenticated`` otherwise."""
+    def authenticate(self, creds: Credentials | tuple[str, str] | None) -> User:
+        """The user behind the credentials; ``Unauthenticated`` otherwise, and
+        ``TooManyRequests`` while the user name or the client address is throttled."""
         if creds is None:
             raise Unauthenticated(
                 "Authentication required: send HTTP basic credentials (MLFLOW_TRACKING_USERNAME / "
                 "MLFLOW_TRACKING_PASSWORD) or a bearer token (MLFLOW_TRACKING_TOKEN)"
             )
-        scheme, secret = creds
-        key = hashlib.sha256(f"{scheme}\0{secret}".encode()).hexdigest()
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        user = self._verify_bearer(secret) if scheme == "bearer" else self._verify_basic(secret)
+        if not isinstance(creds, Credentials):
+            creds = Credentials(*creds)
+        if creds.scheme == "bearer":
+            keys = self.throttle.keys(None, creds.client)
+            self.throttle.check(keys)
+            user = self._verify_bearer(creds.secret)
+        else:
+            username, sep, password = creds.secret.partition(":")
+            keys = self.throttle.keys(username if sep else None, creds.client)
+            self.throttle.check(keys)
+            user = self._verify_basic(username, password) if sep else None
+            if user is not None:
+                self.throttle.succeeded(username)
         if user is None:
+            self.throttle.failed(keys)
             raise Unauthenticated("Invalid credentials: unknown user, wrong password or revoked token")
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now + _CACHE_SECONDS, user)
         return user
 
     def _verify_bearer(self, token: str) -> User | None:
@@ -201,17 +224,22 @@ class UserService:
             ).first()
         return User(row.id, row.username, bool(row.is_admin)) if row else None
 
-    def _verify_basic(self, userpass: str) -> User | None:
-        username, sep, password = userpass.partition(":")
-        if not sep:
-            return None
+    def _verify_basic(self, username: str, password: str) -> User | None:
         with self.store.read() as conn:
-            row = conn.execute(select(users).where(users.c.username == username)).first()
-        if row is None:
-            verify_password(password, hash_password("timing-equaliser"))
+            row = conn.execute(
+                select(users.c.id, users.c.username, users.c.is_admin, users.c.password_hash)
+                .where(users.c.username == username)
+            ).first()
+        stored = row.password_hash if row is not None else _NOBODY
+        key = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        if row is not None and self._verified.get(key) == stored:
+            return User(row.id, row.username, bool(row.is_admin))
+        if not verify_password(password, stored) or row is None:
             return None
-        if not verify_password(password, row.password_hash):
-            return None
+        with self._lock:
+            if len(self._verified) >= _MAX_VERIFIED:
+                self._verified.clear()
+            self._verified[key] = stored
         return User(row.id, row.username, bool(row.is_admin))
 
     # ---- permissions -------------------------------------------------------------

@@ -161,3 +161,24 @@ def test_add_command_line_records_without_sqlalchemy_on_a_current_sqlite_store(c
     r = subprocess.run([sys.executable, "-m", "stead.cli", "data", "add", "customers", "--name", "bad name"],
                        env=env, capture_output=True, text=True)
     assert r.returncode != 0 and "Invalid dataset name" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_checkout_of_a_file_version_writes_the_file_it_reports(project, tmp_path) -> None:
+    """``--to PATH`` writes the file at PATH; ``--to FOLDER`` (existing, or ending in /) inside it, as cp does."""
+    import subprocess
+    import sys
+
+    make_files(Path.cwd() / "data", {"customers.csv": CSV1})
+    env = {**os.environ, "STEAD_HOME": str(project.home), "STEAD_STORE_URL": project.store_url}
+    cli = [sys.executable, "-m", "stead.cli", "data"]
+    subprocess.run([*cli, "add", "data/customers.csv"], env=env, check=True, capture_output=True)
+    (Path.cwd() / "out").mkdir()
+    outside = tmp_path / "elsewhere.csv"
+    for to, written in (("restored", "restored"), ("out", "out/customers.csv"), ("new/", "new/customers.csv"),
+                        (str(outside), str(outside))):
+        r = subprocess.run([*cli, "checkout", "customers.csv@1", "--to", to], env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        path = Path.cwd() / written
+        assert f"{path}:1written" in "".join(r.stdout.split()) and path.read_bytes() == CSV1  # rich may wrap
+    assert sorted(p.name for p in Path.cwd().iterdir()) == [".stead", "data", "new", "out", "restored"]
+    assert sorted(p.name for p in (Path.cwd() / "data").iterdir()) == ["customers.csv", "customers.csv.stead"]

@@ -168,7 +168,7 @@ def test_corrupt_cache_object_is_never_checked_out(project) -> None:
     "call, error, match",
     [
         (lambda s: stead.data.add("/etc", "x", settings=s), InvalidParameter, "outside the project"),
-        (lambda s: stead.data.add("missing", "x", settings=s), NotFound, "does not exist"),
+        (lambda s: stead.data.add("missing", "x", settings=s), NotFound, "No such file or folder: missing"),
         (lambda s: stead.data.add("data", "bad name!", settings=s), InvalidParameter, "Invalid dataset name"),
         (lambda s: stead.data.get("data:/customers@9", settings=s), NotFound, "no version 9"),
         (lambda s: stead.data.get("data:/nope@1", settings=s), NotFound, "No dataset named"),
@@ -183,6 +183,17 @@ def test_bad_input_is_one_clear_error(project, call, error, match) -> None:
         call(project)
     assert sorted(object_files(project.home)) == before
     assert [v.version for v in stead.data.list_versions("customers", settings=project)] == [1]
+
+
+def test_a_missing_file_is_no_such_file_wherever_the_project_is(local_project, tmp_path, monkeypatch) -> None:
+    """From a folder above the project (a repository root whose project is a subfolder) a
+    missing file is "no such file", not "outside the project"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFound, match=r"No such file or folder: data/customers.csv \(looked in "):
+        stead.data.add("data/customers.csv", settings=local_project)
+    make_files(tmp_path / "data", {"customers.csv": b"id\n1\n"})
+    with pytest.raises(InvalidParameter, match="outside the project"):
+        stead.data.add("data/customers.csv", settings=local_project)
 
 
 def test_full_disk_leaves_everything_consistent(local_project, monkeypatch) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stead.data.cache import disk_error
 from stead.data.index import load_hashes, load_index, save_index, unknown_files
 from stead.data.manifest import Manifest
+from stead.data.paths import unsafe
 from stead.data.pointer import Pointer, pointer_path, read_pointer, write_pointer
 from stead.data.state import State, hash_tree
 from stead.data.workspace import Workspace, check_name, walk
@@ -44,10 +45,18 @@ class AddResult:
 def scan_target(target: Path) -> tuple[str, dict[str, os.stat_result], str]:
     """``(base folder, relative path -> stat, kind)`` of a file or folder."""
     if target.is_dir():
-        return str(target), walk(str(target)), "dir"
-    if target.is_file():
-        return str(target.parent), {target.name: target.stat()}, "file"
-    raise InvalidParameter(f"{target} is neither a file nor a folder")
+        base, files, kind = str(target), walk(str(target)), "dir"
+    elif target.is_file():
+        base, files, kind = str(target.parent), {target.name: target.stat()}, "file"
+    else:
+        raise InvalidParameter(f"{target} is neither a file nor a folder")
+    bad = unsafe(files)
+    if bad:
+        raise InvalidParameter(
+            f"{base}/{bad[0]} has a name no checkout would write back (a backslash, a control character or a "
+            f"drive letter){f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; rename it and add again"
+        )
+    return base, files, kind
 
 
 def build_manifest(
@@ -143,6 +152,10 @@ def add(
     (so that opening it can run alongside).
     """
     target = ws.resolve(path)
+    if target == ws.root:
+        raise InvalidParameter(
+            f"{path} is the project itself; version a data file or folder inside it (e.g. data/customers)"
+        )
     name = check_name(name or target.name)
     manifest, kind, hashed = build_manifest(ws, target, on_progress=on_progress)
     cache = ws.cache()

@@ -184,7 +184,12 @@ def checkout(
         store.dispose()
     ws.cache().put_bytes(manifest.to_bytes())
     _fetch_missing(s, ws, manifest.objects(), remote)
-    dest = ws.resolve(to, must_exist=False) if to is not None else ws.root / version.path
+    if to is None:
+        dest = ws.data_path(version.path, f"The record of {version.uri}")
+    else:
+        dest = ws.destination(to)
+        if version.kind == "file" and (dest.is_dir() or str(to).endswith(("/", os.sep))):
+            dest = dest / _file_name(version)  # like cp: the file goes inside the folder given
     with CacheLock(ws):
         result = checkout_files(ws, manifest, dest, kind=version.kind, force=force, link=link, on_progress=on_progress)
     if to is None:
@@ -197,6 +202,13 @@ def checkout(
 
 
 _checkout_ref = checkout
+
+
+def _file_name(version: "DatasetVersion") -> str:
+    """The name a file version had where it was added (checked: it may come from a remote)."""
+    from stead.data.paths import check_relative
+
+    return check_relative(version.path, f"The record of {version.uri}").rsplit("/", 1)[-1]
 
 
 def checkout_pointers(
@@ -220,8 +232,9 @@ def checkout_pointers(
     with CacheLock(ws):
         for pf in _pointer_files(ws, targets):
             p = read_pointer(pf)
+            dest = ws.check_inside(p.data_path(pf), f"The pointer file {ws.relative(pf)}")
             manifest = load_manifest(ws, p.manifest, ws.relative(pf))
-            results.append(checkout_files(ws, manifest, p.data_path(pf), kind=p.kind, force=force, link=link,
+            results.append(checkout_files(ws, manifest, dest, kind=p.kind, force=force, link=link,
                                           on_progress=on_progress, verified=verified, fetched=fetched))
     return results
 
@@ -278,10 +291,12 @@ def get(
         store.dispose()
     if to is not None:
         dest = Path(to).expanduser().resolve()
+        if version.kind == "file" and dest.is_dir():
+            dest = dest / _file_name(version)
     else:
         dest = ws.home / "checkouts" / f"{version.name}@{version.version}"
         if version.kind == "file":
-            dest = dest / Path(version.path).name
+            dest = dest / _file_name(version)
     marker = ws.home / "checkouts" / f".{version.name}@{version.version}.done"
     if not (to is None and marker.exists() and marker.read_text() == version.manifest_hash):
         ws.cache().put_bytes(manifest.to_bytes())

@@ -20,6 +20,7 @@ from stead.data.cache import Cache, _unlink, copy_plain, copy_verified, disk_err
 from stead.data.hashing import hash_file, parallel_map, workers
 from stead.data.index import save_index
 from stead.data.manifest import Manifest
+from stead.data.paths import safe_dirs
 from stead.data.state import hash_tree
 from stead.data.workspace import Workspace, walk
 from stead.errors import Conflict, InvalidParameter, InvalidState
@@ -59,7 +60,13 @@ def checkout(
     if link not in LINKS:
         raise InvalidParameter(f"Unknown link type {link!r}; use one of {', '.join(LINKS)}")
     cache = ws.cache()
+    files = manifest.files
     if kind == "file":
+        if len(files) != 1:
+            raise InvalidParameter(
+                f"A file version holds exactly one file, this manifest {len(files)}; refusing to check it out"
+            )
+        files = {dest.name: next(iter(files.values()))}  # the file itself, at the path given
         base = dest.parent
         existing = {dest.name: dest.stat()} if dest.is_file() else {}
         if dest.is_dir():
@@ -75,7 +82,7 @@ def checkout(
         current, _errors, _n = hash_tree(state, str(base), existing, hash_file)
         to_write: dict[str, tuple[str, int]] = {}
         unsaved: list[str] = []
-        for rel, (digest, size) in manifest.files.items():
+        for rel, (digest, size) in files.items():
             have = current.get(rel)
             if have is not None and have[0] == digest:
                 result.unchanged += 1
@@ -83,7 +90,7 @@ def checkout(
             if have is not None and not cache.has(have[0]):
                 unsaved.append(rel)
             to_write[rel] = (digest, size)
-        extras = [rel for rel in existing if rel not in manifest.files] if kind == "dir" else []
+        extras = [rel for rel in existing if rel not in files] if kind == "dir" else []
         unsaved += [rel for rel in extras if rel in current and not cache.has(current[rel][0])]
         unsaved += [rel for rel in existing if rel not in current]  # unreadable: not known to be saved
         if unsaved and not force:
@@ -107,7 +114,7 @@ def checkout(
             now_there[rel] = st
             rows.append((f"{base}/{rel}", st.st_ino, st.st_size, st.st_mtime_ns, to_write[rel][0]))
         state.save(rows)
-        save_index(state, str(dest), manifest.digest, manifest.files, now_there)
+        save_index(state, str(dest), manifest.digest, files, now_there)
     finally:
         state.close()
     for rel in extras:
@@ -136,8 +143,15 @@ def _write_all(cache, base, to_write, link, on_progress, result, verified, fetch
         return rel, digest, st, size
 
     if to_write:
+        dirs = {os.path.dirname(rel) for rel in to_write}
+        escape = safe_dirs(str(base), dirs)
+        if escape is not None:  # a symbolic link in the way: nothing is written
+            raise InvalidParameter(
+                f"{base}/{escape} leads out of {base} through a symbolic link; refusing to check out into it. "
+                "Remove the link"
+            )
         made: set[str] = set()
-        for d in {os.path.dirname(rel) for rel in to_write}:
+        for d in dirs:
             if d not in made:
                 os.makedirs(base / d, exist_ok=True)
                 made.update(_parents(d))

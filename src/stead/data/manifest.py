@@ -7,12 +7,18 @@ hash; that name is what a pointer file records, like DVC's ``.dir`` objects.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from blake3 import blake3
 
+from stead.data.paths import check_relatives
+from stead.errors import InvalidParameter
+
 __all__ = ["Manifest", "ManifestDiff", "diff_manifests"]
+
+_HASH = re.compile("[0-9a-f]{64}").fullmatch
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,19 @@ class Manifest:
         return self._bytes
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Manifest":
-        doc = json.loads(data)
-        return cls({p: (h, s) for p, h, s in doc["files"]}, data)
+    def from_bytes(cls, data: bytes, where: str = "A manifest") -> "Manifest":
+        """Parse and check a manifest (it may come from a remote or a shared store): every
+        path safe (``stead.data.paths``), every object name a hash, every size a count."""
+        try:
+            doc = json.loads(data)
+            files = {p: (h, s) for p, h, s in doc["files"]}
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidParameter(f"{where} is not a valid stead manifest ({exc}); refusing to use it") from exc
+        check_relatives(files.keys(), where)
+        for p, (h, s) in files.items():
+            if not isinstance(h, str) or not _HASH(h) or type(s) is not int or s < 0:
+                raise InvalidParameter(f"{where} has a bad entry for {p!r} ({h!r}, {s!r}); refusing to use it")
+        return cls(files, data)
 
     @property
     def digest(self) -> str:

@@ -72,7 +72,7 @@ def status(ws: Workspace, pointer_file: Path) -> DataStatus:
     pointer_file = pointer_file.resolve()
     p = read_pointer(pointer_file)
     where = ws.relative(pointer_file)
-    data = p.data_path(pointer_file)
+    data = ws.check_inside(p.data_path(pointer_file), f"The pointer file {where}")
     base, files = current_files(ws, data, p.kind)
     state = ws.state()
     try:

@@ -7,6 +7,7 @@ mean the same thing in every clone.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -65,22 +66,53 @@ class Workspace:
         return State(self.cache_dir / "state.db")
 
     def resolve(self, path: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
-        """The absolute path of ``path``, which must lie inside the project."""
+        """The absolute path of ``path``, which must lie inside the project (and, with
+        ``must_exist``, exist: a missing path is "no such file" wherever it is)."""
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = Path.cwd() / p
         p = Path(os.path.normpath(p))
+        if must_exist and not p.exists():
+            where = "" if Path(path).is_absolute() else f" (looked in {Path.cwd()})"
+            raise NotFound(f"No such file or folder: {path}{where}; give the path of a data file or folder")
         real = p.resolve()
         if real != self.root and self.root not in real.parents:
             raise InvalidParameter(
                 f"{path} is outside the project {self.root}; version data inside the project "
                 "(the folder that holds .stead) or set STEAD_HOME"
             )
+        self._not_in_home(real, path)
+        return real
+
+    def _not_in_home(self, real: Path, path: object) -> None:
         if self.home == real or self.home in real.parents:
             raise InvalidParameter(f"{path} is inside stead's own folder {self.home}; pick your data folder")
-        if must_exist and not p.exists():
-            raise NotFound(f"{path} does not exist; give the path of a data file or folder")
+
+    def destination(self, path: str | os.PathLike[str]) -> Path:
+        """Where a user asked a checkout to go (``--to``): anywhere but stead's own folder."""
+        real = Path(os.path.realpath(Path(path).expanduser()))
+        self._not_in_home(real, path)
         return real
+
+    def data_path(self, rel: str, what: str) -> Path:
+        """The project path of a record's ``rel`` (a version's path from the store or a
+        remote), checked: a safe relative path that stays in the project."""
+        from stead.data.paths import check_relative
+
+        dest = self.root / check_relative(rel, what)
+        return self.check_inside(dest, what)
+
+    def check_inside(self, dest: Path, what: str) -> Path:
+        """``dest`` when, with every symbolic link resolved, it lies in the project and
+        outside stead's own folder; else one clear error before anything is written."""
+        real = Path(os.path.realpath(dest))
+        if real == self.root or self.root not in real.parents:
+            raise InvalidParameter(
+                f"{what} would write to {real}, outside the project {self.root} (through a symbolic "
+                "link or a crafted path); refusing to write anything"
+            )
+        self._not_in_home(real, dest)
+        return dest
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -109,31 +141,66 @@ class Workspace:
 
 
 def walk(root: str) -> dict[str, os.stat_result]:
-    """``relative posix path -> stat`` of every file below ``root`` (symlinks followed).
+    """``relative path -> stat`` of every file below ``root``.
 
-    One ``listdir`` per folder and one ``stat`` per name relative to the folder's
+    One ``listdir`` per folder and one ``lstat`` per name relative to the folder's
     descriptor: faster than ``scandir`` entries, and it is most of ``status``'s time.
+    A symbolic link is followed only while it stays inside ``root``: one that leads out of
+    it, or to a folder that holds it (a cycle), is an error; a dangling one is skipped.
     """
     out: dict[str, os.stat_result] = {}
-    stack = [("", root)]
-    isdir, isreg = stat.S_ISDIR, stat.S_ISREG
+    top_st = os.stat(root)
+    # (relative path, folder, (device, inode) of the folders it is in, itself included)
+    stack: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [("", root, ((top_st.st_dev, top_st.st_ino),))]
+    isdir, isreg, islnk = stat.S_ISDIR, stat.S_ISREG, stat.S_ISLNK
+    real_root: str | None = None
     while stack:
-        rel, top = stack.pop()
+        rel, top, held = stack.pop()
         fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for name in os.listdir(fd):
+                link = False
                 try:
-                    st = os.stat(name, dir_fd=fd)
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    if islnk(st.st_mode):
+                        if real_root is None:
+                            real_root = os.path.realpath(root)
+                        st, link = _follow(real_root, top, name), True
                 except FileNotFoundError:
                     continue  # deleted meanwhile, or a dangling symlink
                 mode = st.st_mode
                 if isreg(mode):
                     out[rel + name] = st
                 elif isdir(mode) and name not in SKIP_DIRS:
-                    stack.append((f"{rel}{name}/", f"{top}/{name}"))
+                    key = (st.st_dev, st.st_ino)
+                    if link and key in held:
+                        raise InvalidParameter(
+                            f"{top}/{name} is a symbolic link to {os.path.realpath(f'{top}/{name}')}, a folder "
+                            "that holds it: a link cycle. Remove the link"
+                        )
+                    stack.append((f"{rel}{name}/", f"{top}/{name}", (*held, key)))
         finally:
             os.close(fd)
     return out
+
+
+def _follow(real_root: str, top: str, name: str) -> os.stat_result:
+    """The stat of what the link ``top/name`` points to, when that stays in ``real_root``;
+    ``FileNotFoundError`` when it points nowhere."""
+    link = f"{top}/{name}"
+    real = os.path.realpath(link)
+    try:
+        st = os.stat(real)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise InvalidParameter(f"{link} is a symbolic link that leads to itself: a link cycle. Remove the link") from None
+    if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
+        raise InvalidParameter(
+            f"{link} is a symbolic link to {real}, outside {real_root}; stead does not follow links out of "
+            "a versioned folder. Copy that data in, version it where it is, or remove the link"
+        )
+    return st
 
 
 class CacheLock:

@@ -24,3 +24,19 @@ def test_values_flags_and_positionals() -> None:
 ])
 def test_anything_else_goes_to_typer(argv: list[str]) -> None:
     assert parse_plain(argv, _VALUES, _FLAGS) is None
+
+
+@pytest.mark.parametrize("module", ["stead.cli.server", "stead.cli.serve"])
+def test_the_plain_reader_knows_every_option_of_the_typer_command(module: str) -> None:
+    """A plain line with an option only typer knows would go to typer, whose start-up the
+    plain reader exists to avoid; one only the plain reader knows would be missing from --help."""
+    import importlib
+
+    import typer.main
+
+    mod = importlib.import_module(module)
+    command = typer.main.get_command(mod.app)
+    typer_options = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts) if opt.startswith("-")}
+    plain = set(mod._VALUES) | set(getattr(mod, "_FLAGS", {"--auth": None}))
+    assert "--log-format" in plain
+    assert plain == typer_options - {"--help", "--install-completion", "--show-completion"}

@@ -141,7 +141,12 @@ def test_cli_schedule_and_scheduler_once_starts_the_run(tmp_path, store_url, pip
     store = open_pipeline_store(Settings(home=tmp_path / "home", store_url=store_url))
     with store.write() as conn:
         conn.execute(pipeline_schedules.update().values(created_time=int(time.time() * 1000) - 120_000))
-    assert "started run" in stead("scheduler", "--once")
+    fired = subprocess.run([sys.executable, "-c", "from stead.cli.main import run; run()", "scheduler", "--once",
+                            "--log-format", "json"], capture_output=True, text=True, env=env, timeout=300)
+    assert fired.returncode == 0 and fired.stdout == "", fired.stdout + fired.stderr
+    [line] = [json.loads(text) for text in fired.stderr.splitlines()]  # every line is one JSON object
+    assert line["logger"] == "stead.scheduler" and line["level"] == "INFO" and line["schedule"] == "every-minute"
+    assert line["message"].startswith("started run ") and line["time"].endswith("Z")
     deadline = time.monotonic() + 120
     while True:  # the run is a separate process; poll its record
         runs = json.loads(stead("pipeline", "runs", "--json"))
@@ -150,7 +155,7 @@ def test_cli_schedule_and_scheduler_once_starts_the_run(tmp_path, store_url, pip
         assert time.monotonic() < deadline, runs
         time.sleep(0.2)
     assert runs[0]["status"] == "SUCCEEDED" and runs[0]["trigger"] == "schedule:every-minute"
-    assert runs[0]["params"] == {"name": "cron"}
+    assert runs[0]["params"] == {"name": "cron"} and runs[0]["run_id"] == line["run_id"]
     stead("schedule", "remove", "every-minute")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from stead.cli.common import settings
-from stead.cli.output import console
 
 app = typer.Typer(invoke_without_command=True)
 
@@ -14,6 +13,7 @@ app = typer.Typer(invoke_without_command=True)
 def scheduler(
     once: bool = typer.Option(False, "--once", help="Fire what is due now, then exit (for cron or tests)."),
     max_sleep: float = typer.Option(30.0, "--max-sleep", help="Re-read schedules at least this often (s)."),
+    log_format: str = typer.Option("text", "--log-format", help="text, or json: one JSON object a line on stderr."),
 ) -> None:
     """Fire schedules on time; safe to restart and to run on several machines at once.
 
@@ -22,18 +22,23 @@ def scheduler(
     recorded as MISSED.
 
     Example: stead scheduler
+
+    Example: stead scheduler --log-format json
     """
     import signal
     import threading
 
     from stead.pipelines.records import now_ms
     from stead.pipelines.runner import open_pipeline_store
+    from stead.logs import configure, say
     from stead.pipelines.schedule import Fire, launch_subprocess, run_scheduler, tick
 
+    configure(log_format)
     store = open_pipeline_store(settings())
 
     def report(fire: Fire) -> None:
-        console().print(f"started run {fire.run_id} for schedule {fire.schedule!r}", highlight=False)
+        say("stead.scheduler", f"started run {fire.run_id} for schedule {fire.schedule!r}", schedule=fire.schedule,
+            run_id=fire.run_id, fire_time=fire.fire_time)
 
     if once:
         for fire in tick(store, now_ms(), launch_subprocess(settings())):
@@ -42,5 +47,5 @@ def scheduler(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    console().print("stead scheduler running; Ctrl-C to stop", highlight=False)
+    say("stead.scheduler", "stead scheduler running; Ctrl-C to stop")
     run_scheduler(settings(), store, stop=stop, max_sleep=max_sleep, on_fire=report)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from stead.cli.fast import Values
 
-__all__ = ["app", "fast_serve", "serve_model"]
+__all__ = ["app", "fast_serve", "serve_model", "json_logged_app"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -36,7 +36,7 @@ _VALUES: "Values" = {
     "--max-body-bytes": ("max_body_bytes", int, 1, None), "--poll": ("poll", float, 0.0, None),
     "--log-sample": ("log_sample", float, 0.0, 1.0), "--log-flush": ("log_flush", float, 0.01, None),
     "--device": ("device", str, None, None), "--store-url": ("store_url", str, None, None),
-    "--artifacts-url": ("artifacts_url", str, None, None),
+    "--artifacts-url": ("artifacts_url", str, None, None), "--log-format": ("log_format", str, None, None),
 }
 _FLAGS = {"--native-sklearn": ("native_sklearn", True), "--import-sklearn": ("native_sklearn", False)}
 
@@ -86,18 +86,23 @@ def _build() -> "typer.Typer":
                                                  "memory); --import-sklearn always loads them with scikit-learn."),
         store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
         artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
+        log_format: str = typer.Option("text", "--log-format",
+                                       help="text, or json: one JSON object a line on stderr, a line per request "
+                                            "(request id, deployment, variant)."),
     ) -> None:
         """Serve a registered model or a deployment over HTTP (V2 /v2/..., MLflow /invocations, /metrics).
 
         Example: stead serve models:/churn@production --port 8080 --workers 2
 
         Example: stead serve models:/images@production --device cuda
+
+        Example: stead serve --deployment churn --log-format json
         """
         serve_model(model, deployment=deployment, host=host, port=port, workers=workers, name=name,
                     max_batch_size=max_batch_size, max_latency_ms=max_latency_ms, timeout=timeout,
                     max_body_bytes=max_body_bytes, poll=poll, log_sample=log_sample, log_flush=log_flush,
                     device=device, native_sklearn=native_sklearn, store_url=store_url,
-                    artifacts_url=artifacts_url)
+                    artifacts_url=artifacts_url, log_format=log_format)
 
     return command
 
@@ -109,15 +114,18 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
                 port: int = 8080, workers: int = 1, name: str | None = None, max_batch_size: int = 64,
                 max_latency_ms: float = 0.0, timeout: float = 60.0, max_body_bytes: int = 32 * 1024 * 1024,
                 poll: float = 10.0, log_sample: float = 0.0, log_flush: float = 5.0, device: str | None = None,
-                native_sklearn: bool = True, store_url: str | None = None, artifacts_url: str | None = None) -> None:
+                native_sklearn: bool = True, store_url: str | None = None, artifacts_url: str | None = None,
+                log_format: str = "text") -> None:
     """Serve ``model`` (a URI or directory) or ``deployment`` until SIGTERM (see ``stead serve --help``)."""
     import uvicorn
 
     from stead.cli.common import settings as load
+    from stead.logs import RequestLog, configure, say
     from stead.serving.app import OPTIONS_ENV, ServeOptions, create_serving_app
 
     if (model is None) == (deployment is None):
         raise InvalidParameter("Name a model URI or --deployment NAME (one of the two)")
+    log_config = configure(log_format, static={"deployment": deployment} if deployment else {"model": model})
     if device is not None:
         from stead.models.flavors.pytorch import check_device
 
@@ -138,26 +146,37 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
     http = "stead.serving.http:OneWriteHttp" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     what = model or f"deployment {deployment}"
-    print(f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
+    say("stead.serving", f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
     if host not in _LOOPBACK:
-        print(f"warning: binding {host}: anyone who can reach it can call the model; put it behind a proxy "
-              "with authentication.", file=sys.stderr)
-    sys.stdout.flush()
+        say("stead.serving", f"warning: binding {host}: anyone who can reach it can call the model; put it behind a "
+            "proxy with authentication.", warning=True)
     common = dict(host=host, port=port, http=http, loop=loop, log_level="warning", access_log=False,
                   proxy_headers=False, ws="none",
                   timeout_keep_alive=30, timeout_graceful_shutdown=max(timeout, 5.0), backlog=4096)
+    if log_config is not None:
+        common["log_config"] = log_config  # applied again in each worker process
     if workers == 1:
         # uvicorn drains on SIGTERM, then raises the signal again under the handler it found:
         # this one makes that (or a SIGTERM before uvicorn starts) end the process with status
         # 0, as the --workers N supervisor does, so a drained shutdown is not reported as a kill.
         signal.signal(signal.SIGTERM, _exit_cleanly)
-        uvicorn.run(create_serving_app(settings, options), **common)  # type: ignore[arg-type]
+        served = create_serving_app(settings, options)
+        uvicorn.run(served if log_config is None else RequestLog(served), **common)  # type: ignore[arg-type]
         return
     os.environ[OPTIONS_ENV] = options.to_json()
     os.environ["STEAD_STORE_URL"] = settings.resolved_store_url
     os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
     os.environ["STEAD_HOME"] = str(settings.home)
-    uvicorn.run("stead.serving.app:app_factory", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    factory = "stead.serving.app:app_factory" if log_config is None else "stead.cli.serve:json_logged_app"
+    uvicorn.run(factory, factory=True, workers=workers, **common)  # type: ignore[arg-type]
+
+
+def json_logged_app() -> Any:
+    """For ``uvicorn --factory`` workers of ``--log-format json``: the app, with request logs."""
+    from stead.logs import RequestLog
+    from stead.serving.app import app_factory
+
+    return RequestLog(app_factory())
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

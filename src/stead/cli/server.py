@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,29 +20,34 @@ if TYPE_CHECKING:
 
     from stead.cli.fast import Values
 
-__all__ = ["app", "fast_serve", "serve"]
+__all__ = ["app", "fast_serve", "serve", "json_logged_app"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _VALUES: "Values" = {
     "--host": ("host", str, None, None), "--port": ("port", int, 0, 65535), "--workers": ("workers", int, 1, None),
     "--store-url": ("store_url", str, None, None), "--artifacts-url": ("artifacts_url", str, None, None),
+    "--log-format": ("log_format", str, None, None),
 }
 
 
-def _echo(text: str, *, err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
-    stream.flush()
+def json_logged_app() -> Any:
+    """For ``uvicorn --factory`` workers of ``--log-format json``: the app, with request logs."""
+    from stead.logs import RequestLog
+    from stead.server.app import app_factory
+
+    return RequestLog(app_factory())
 
 
 def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: bool = False,
-          store_url: str | None = None, artifacts_url: str | None = None) -> None:
+          store_url: str | None = None, artifacts_url: str | None = None, log_format: str = "text") -> None:
     """Open the store, build the app and run uvicorn until stopped."""
     import uvicorn
 
     from stead.config import load_settings
+    from stead.logs import RequestLog, configure, say
     from stead.server.app import create_app
 
+    log_config = configure(log_format)
     settings = load_settings().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
     bind = host or "127.0.0.1"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
@@ -54,31 +58,37 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
 
         store = open_store(settings.resolved_store_url)
         if not any(u.is_admin for u in UserService(store).list_users()):
-            _echo("warning: --auth is on but there is no admin yet; create one: stead users create NAME --admin",
-                  err=True)
+            say("stead.server", "warning: --auth is on but there is no admin yet; create one: stead users create NAME "
+                "--admin", warning=True)
         store.dispose()
-    _echo(
+    say(
+        "stead.server",
         f"stead server listening on http://{bind}:{port} ({workers} worker{'s' if workers > 1 else ''}, "
         f"auth {'on' if auth else 'off'}; store {settings.resolved_store_url}; "
-        f"artifacts {settings.resolved_artifacts_url})"
+        f"artifacts {settings.resolved_artifacts_url})",
     )
     if not auth and bind not in _LOOPBACK:
-        _echo(
+        say(
+            "stead.server",
             f"warning: binding {bind} without --auth: anyone who can reach this address can read and change "
             "every experiment. Use --auth, or bind 127.0.0.1.",
-            err=True,
+            warning=True,
         )
     common: dict[str, Any] = dict(host=bind, port=port, http=http, loop=loop, log_level="warning",
                                   access_log=False, timeout_keep_alive=30)
+    if log_config is not None:
+        common["log_config"] = log_config  # applied again in each worker process
     if workers == 1:
-        uvicorn.run(create_app(settings, auth=auth), **common)
+        app = create_app(settings, auth=auth)
+        uvicorn.run(app if log_config is None else RequestLog(app), **common)
         return
     # Worker processes build their own app from the environment (settings + auth flag).
     os.environ["STEAD_STORE_URL"] = settings.resolved_store_url
     os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
     os.environ["STEAD_HOME"] = str(settings.home)
     os.environ["STEAD_SERVER_AUTH"] = "1" if auth else "0"
-    uvicorn.run("stead.server.app:app_factory", factory=True, workers=workers, **common)
+    factory = "stead.server.app:app_factory" if log_config is None else "stead.cli.server:json_logged_app"
+    uvicorn.run(factory, factory=True, workers=workers, **common)
 
 
 def fast_serve(argv: Sequence[str]) -> int | None:
@@ -105,12 +115,16 @@ def _build() -> "typer.Typer":
         auth: bool = typer.Option(False, "--auth", help="Require users or tokens (create one: stead users create)."),
         store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
         artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
+        log_format: str = typer.Option("text", "--log-format",
+                                       help="text, or json: one JSON object a line on stderr, a line per request."),
     ) -> None:
         """Run the tracking server: MLflow REST API, artifact proxy, optional auth.
 
         Example: stead server --port 5000 --auth
+
+        Example: stead server --host 0.0.0.0 --auth --log-format json
         """
-        serve(host, port, workers, auth, store_url, artifacts_url)
+        serve(host, port, workers, auth, store_url, artifacts_url, log_format)
 
     return command
 

@@ -1,6 +1,7 @@
 """stead quickstart: train a small churn model on generated data and track every try.
 
-Run it with `python3 dev.py demo` (or `python examples/quickstart.py` inside the venv).
+Run it with `python3 dev.py demo` (or `python examples/quickstart.py` from the repository root
+inside the venv); it keeps everything in ./.stead of the folder it runs from.
 Each step of the lifecycle that stead covers adds itself here.
 """
 
@@ -17,25 +18,22 @@ HERE = Path(__file__).resolve().parent
 
 
 def write_customers(path: Path, seed: int = 7) -> None:
-    """A churn-like tabular data set: 2,000 customers, 8 features, a binary label."""
-    import numpy as np
-    from sklearn.datasets import make_classification
+    """The churn examples' customer table (2,000 customers, 4 features, a 0/1 label) as CSV."""
+    from churn.customers import make_customers
 
-    X, y = make_classification(
-        n_samples=2000, n_features=8, n_informative=5, weights=[0.7, 0.3], random_state=seed
-    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = "customer_id," + ",".join(f"f{i}" for i in range(8)) + ",churned"
-    rows = np.column_stack([np.arange(len(y)), X, y])
-    np.savetxt(path, rows, delimiter=",", header=header, comments="", fmt=["%d"] + ["%.6f"] * 8 + ["%d"])
+    make_customers(2000, seed).to_csv(path, index=False)
 
 
 def load_split(csv: Path, seed: int = 7):  # type: ignore[no-untyped-def]
-    import numpy as np
+    """Features and labels of a local copy of a data set version, split 75/25."""
+    import pandas as pd
     from sklearn.model_selection import train_test_split
 
-    table = np.loadtxt(csv, delimiter=",", skiprows=1)
-    return train_test_split(table[:, 1:9], table[:, 9].astype(int), test_size=0.25, random_state=seed)
+    from churn.customers import FEATURES, LABEL
+
+    table = pd.read_csv(csv)
+    return train_test_split(table[FEATURES], table[LABEL], test_size=0.25, random_state=seed)
 
 
 def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
@@ -59,6 +57,13 @@ def train(C: float, max_iter: int, data) -> str:  # type: ignore[no-untyped-def]
             stead.log_artifact(report)
         stead.log_model(model, "model", input_example=X_test[:5])
         return run.run_id
+
+
+def v2_request(rows) -> dict:  # type: ignore[no-untyped-def]
+    """An Open Inference Protocol request with one named tensor per column of ``rows``."""
+    datatypes = {"int64": "INT64", "float64": "FP64"}
+    return {"inputs": [{"name": column, "shape": [len(rows)], "datatype": datatypes[str(rows[column].dtype)],
+                        "data": rows[column].tolist()} for column in rows.columns]}
 
 
 def serve_and_ask(rows) -> None:  # type: ignore[no-untyped-def]
@@ -87,8 +92,7 @@ def serve_and_ask(rows) -> None:  # type: ignore[no-untyped-def]
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"stead serve did not become ready: {server.stderr.read() if server.stderr else ''}")
             time.sleep(0.1)
-        body = {"inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
-                            "data": rows.ravel().tolist()}]}
+        body = v2_request(rows)
         answer = httpx.post(f"{base}/v2/models/churn/infer", json=body, timeout=10).json()
         print(f"   {base}/v2/models/churn/infer -> {answer['outputs'][0]['data']}")
         print(f"   (also: POST {base}/invocations, GET {base}/metrics)")
@@ -153,14 +157,39 @@ def main() -> None:
     serve_and_ask(X_test[:3])
 
     print()
-    print("Where to look:")
-    print("   stead runs list -e churn -o 'metrics.auc DESC'")
-    print(f"   stead runs show {best.info.run_id}")
-    print("   stead models show churn")
-    print("   stead models card churn@production")
-    print("   stead data versions customers")
-    print(f"   stead pipeline graph {first.run_id}")
+    print(f"Where to look (from {Path.cwd()}{_activate_hint()}):")
+    for command in where_to_look(best.info.run_id, first.run_id):
+        print(f"   {command}")
     print(f"   metadata store: {client.settings.resolved_store_url}")
+
+
+def where_to_look(best_run_id: str, pipeline_run_id: str) -> list[str]:
+    """The commands that show what the quickstart made (a test runs each of them)."""
+    return [
+        "stead runs list -e churn -o 'metrics.auc DESC'",
+        f"stead runs show {best_run_id}",
+        "stead models show churn",
+        "stead models card churn@production",
+        "stead data versions customers",
+        f"stead pipeline graph {pipeline_run_id}",
+    ]
+
+
+def _activate_hint() -> str:
+    """How to put `stead` on the PATH, when the quickstart runs from a virtualenv that isn't active."""
+    import os
+    import shutil
+    import sys
+
+    scripts = Path(sys.executable).parent
+    on_path = shutil.which("stead") == str(scripts / "stead")
+    if on_path or not (scripts / "activate").exists():
+        return ""
+    try:
+        activate = os.path.relpath(scripts / "activate")
+    except ValueError:
+        activate = str(scripts / "activate")
+    return f", after `source {activate}`"
 
 
 if __name__ == "__main__":

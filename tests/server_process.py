@@ -48,13 +48,15 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 30
 @contextlib.contextmanager
 def run_server(argv: Sequence[str], port: int, env: Mapping[str, str] | None = None,
                deadline_s: float = 30.0, health_path: str = "/health",
-               log_path: Path | None = None) -> Iterator[str]:
-    """Run ``argv`` (which must listen on 127.0.0.1:``port``) until the block ends."""
+               log_path: Path | None = None, cwd: Path | None = None,
+               inherit_env: bool = True) -> Iterator[str]:
+    """Run ``argv`` (which must listen on 127.0.0.1:``port``) until the block ends; its
+    environment is ours updated by ``env`` (only ``env`` when not ``inherit_env``)."""
     url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **(env or {})} if inherit_env else dict(env or {})
     log = open(log_path, "wb") if log_path else None
     proc = subprocess.Popen(list(argv), env=full_env, stdout=log or subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
     try:
         wait_healthy(url, proc, deadline_s, health_path)
         yield url

@@ -10,27 +10,14 @@ from __future__ import annotations
 
 import stead
 import stead.pipelines as sp
+from customers import FEATURES, make_customers
 from registering import register_staging
-
-FEATURES = ["tenure_months", "monthly_charges", "support_calls", "contract_monthly"]
 
 
 @sp.step
 def load_customers(rows: int, seed: int) -> "pandas.DataFrame":  # noqa: F821
     """A synthetic customer table (swap for `data:/customers@latest` once it is versioned)."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "tenure_months": rng.integers(1, 72, rows),
-        "monthly_charges": rng.normal(70, 20, rows).round(2),
-        "support_calls": rng.poisson(1.5, rows),
-        "contract_monthly": rng.integers(0, 2, rows),
-    })
-    risk = -0.05 * df.tenure_months + 0.02 * df.monthly_charges + 0.6 * df.support_calls + 1.2 * df.contract_monthly
-    df["churned"] = (risk + rng.normal(0, 1, rows) > risk.median()).astype(int)
-    return df
+    return make_customers(rows, seed)
 
 
 @sp.step

@@ -36,11 +36,14 @@ def test_named_columns_out_of_order_are_reordered() -> None:
     assert isinstance(out, np.ndarray) and out.tolist() == [[1.0, 2.0, 3.0]]
 
 
-def test_floats_for_an_integer_column_are_named() -> None:
+def test_floats_for_an_integer_column_are_named_unless_whole() -> None:
     specs = (("age", "long", True), ("tenure", "double", True))
     with pytest.raises(BadRequest) as info:
         check_columns(specs, Inputs.from_matrix(np.array([[1.5, 2.0]])))
-    assert info.value.details["fields"] == [{"name": "age", "problem": "is float64 but the signature wants long"}]
+    assert info.value.details["fields"] == [{"name": "age", "problem": "is float64 with a value that is not a "
+                                                                       "whole number (1.5) but the signature wants long"}]
+    block = np.array([[3.0, 2.5], [4.0, 1.0]])  # 3.0 is what many JSON writers send for 3
+    assert check_columns(specs, Inputs.from_matrix(block)) is block
 
 
 def test_columns_of_a_block_are_views_made_on_demand() -> None:

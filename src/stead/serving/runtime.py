@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from stead.errors import BadRequest, InvalidParameter, SteadError
-from stead.serving.inputs import FieldProblem, Inputs, check_columns, invalid_input
+from stead.serving.inputs import FieldProblem, Inputs, check_columns, checked_inputs, invalid_input
 
 __all__ = ["ModelRuntime", "Prepared", "ModelFailed"]
 
@@ -160,6 +160,8 @@ class ModelRuntime:
                 raise BadRequest(f"Unknown output(s) {bad}; this model has {list(allowed)}",
                                  fields=[{"name": o, "problem": "unknown output"} for o in bad])
         if not self._fast:
+            if self._specs is not None:  # typed columns in signature order, checked before queueing
+                inputs = checked_inputs(self._specs, inputs)
             return Prepared(inputs, inputs.rows, outputs, inputs.params)
         if self._specs is not None:
             data = check_columns(self._specs, inputs)

@@ -57,7 +57,7 @@ def _split(split: Any) -> Inputs:
     except ValueError:
         matrix = np.empty((len(data), width), dtype=object)
     if matrix.dtype.kind in "iufb" and matrix.ndim == 2:
-        return Inputs.from_matrix(matrix, columns)
+        return Inputs.from_matrix(matrix, columns, data)  # the rows stay for a per-column check
     cols = [column_as_array([r[i] for r in data]) for i in range(width)]
     return Inputs(columns, cols, len(data))
 
@@ -76,7 +76,7 @@ def _tensors(value: Any, key: str) -> Inputs:
             return _records(value)
         arr = column_as_array(value)
         if arr.ndim == 2:
-            return Inputs.from_matrix(arr)
+            return Inputs.from_matrix(arr, None, value)
         return Inputs(None, [arr], int(arr.shape[0]) if arr.ndim else 1, None)
     raise BadRequest(f"'{key}' must be a list or an object")
 

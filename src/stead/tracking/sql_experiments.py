@@ -33,8 +33,8 @@ def parse_experiment_id(experiment_id: object) -> int:
         raise InvalidParameter(
             f"Invalid experiment id {experiment_id!r}: experiment ids are whole numbers"
         ) from None
-    if value < 0:
-        raise InvalidParameter(f"Invalid experiment id {experiment_id!r}: must not be negative")
+    if not 0 <= value < 2**63:
+        raise InvalidParameter(f"Invalid experiment id {experiment_id!r}: must be a whole number from 0 to 2**63-1")
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stead.artifacts.paths import (
+    MAX_NAME_BYTES,
     MAX_PATH_BYTES,
     join_path,
     normalize_artifact_path,
@@ -58,6 +59,8 @@ HOSTILE = [
     ("~/.ssh/id_rsa", "'~'"),
     ("%7e/.ssh/id_rsa", "'~'"),
     ("a" * (MAX_PATH_BYTES + 1), "longer than"),
+    ("a" * (MAX_NAME_BYTES + 1), "name longer than 255 bytes"),  # past NAME_MAX: 400, not an OSError
+    ("x/" + "é" * 128 + "/y", "name longer than 255 bytes"),
     ("%" + "25" * 9 + "2e%2e/x", "percent-encoded after"),
 ]
 
@@ -78,7 +81,8 @@ CANONICAL = [
     ("a%252e%252e/x", "a%252e%252e/x"),  # decodes to 'a..', a plain name
     ("époque/数据.csv", "époque/数据.csv"),
     ("metrics/2024-01-01T10:00:00.json", "metrics/2024-01-01T10:00:00.json"),
-    ("a" * MAX_PATH_BYTES, "a" * MAX_PATH_BYTES),
+    ("/".join(["a" * MAX_NAME_BYTES] * 4), "/".join(["a" * MAX_NAME_BYTES] * 4)),  # 1,023 bytes
+    ("a" * MAX_NAME_BYTES, "a" * MAX_NAME_BYTES),
 ]
 
 
@@ -124,10 +128,10 @@ def test_object_paths_share_the_rules() -> None:
 
 
 def test_length_limit_counts_utf8_bytes() -> None:
-    fits = "é" * (MAX_PATH_BYTES // 2)
+    fits = "/".join(["é" * 127] * 4) + "/" + "é" * 1  # 1,022 bytes, each name under 255
     assert normalize_artifact_path(fits) == fits
-    with pytest.raises(InvalidParameter, match="longer than"):
-        normalize_artifact_path(fits + "é")
+    with pytest.raises(InvalidParameter, match="longer than 1024"):
+        normalize_artifact_path(fits + "éé")
 
 
 @pytest.mark.parametrize(

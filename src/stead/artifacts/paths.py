@@ -17,10 +17,12 @@ from urllib.parse import unquote
 
 from stead.errors import InvalidParameter
 
-__all__ = ["MAX_PATH_BYTES", "join_path", "normalize_artifact_path", "normalize_object_path"]
+__all__ = ["MAX_PATH_BYTES", "MAX_NAME_BYTES", "join_path", "normalize_artifact_path", "normalize_object_path"]
 
 # S3's limit on a key; a longer path could be stored locally but never mirrored to S3.
 MAX_PATH_BYTES = 1024
+# Most file systems' limit on one name (NAME_MAX); a longer one could not be written locally.
+MAX_NAME_BYTES = 255
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # also matches a drive letter `C:`
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -47,6 +49,9 @@ def normalize_artifact_path(path: str) -> str:
     canonical = "/".join(segments)
     if len(canonical.encode("utf-8")) > MAX_PATH_BYTES:
         _reject(path, f"is longer than {MAX_PATH_BYTES} bytes")
+    for segment in segments:
+        if len(segment.encode("utf-8")) > MAX_NAME_BYTES:
+            _reject(path, f"has a file or folder name longer than {MAX_NAME_BYTES} bytes")
     return canonical
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, select
 
 from stead.registry.tables import model_version_tags, model_versions, registered_model_tags, registered_models
-from stead.tracking.search.grammar import RawClause, invalid, parse_clauses, parse_order_item
+from stead.tracking.search.grammar import RawClause, check_order_by_count, invalid, parse_clauses, parse_order_item
 from stead.tracking.search.sqlops import byte_order, compare
 
 __all__ = ["model_conditions", "model_order", "version_conditions", "version_order"]
@@ -107,6 +107,9 @@ def _conditions(
             except ValueError:
                 raise invalid("filter", text, f"value {value.text} is not a whole number", value.pos,
                               f"e.g. {key} > 2") from None
+            if not -(2**63) <= number < 2**63:
+                raise invalid("filter", text, f"value {value.text} does not fit in 64 bits", value.pos,
+                              f"e.g. {key} > 2")
             out.append(compare(column, clause.op, number))
             continue
         if value.kind != "string":
@@ -118,6 +121,7 @@ def _conditions(
 
 def _order(stmt: Select[Any], items: Sequence[str] | None, columns: dict[str, Any], default: list[tuple[str, bool]],
            tie: list[tuple[str, bool]]) -> Select[Any]:
+    check_order_by_count(items)
     keys: list[tuple[str, bool]] = []
     for item in [items] if isinstance(items, str) else (items or []):
         raw = parse_order_item(item, ", ".join(columns))

@@ -70,11 +70,16 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
         data = _decode(body)
     except msgspec.DecodeError as exc:
         raise InvalidParameter(f"Malformed JSON in request body: {exc}") from None
+    except RecursionError:
+        raise InvalidParameter("Malformed request body: JSON nested too deeply; no field takes more than a "
+                               "few levels") from None
     if isinstance(data, str):  # old clients double-encode; MLflow decodes again
         try:
             data = _decode(data)
         except msgspec.DecodeError as exc:
             raise InvalidParameter(f"Malformed JSON in request body: {exc}") from None
+        except RecursionError:
+            raise InvalidParameter("Malformed request body: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidParameter("Malformed request body: expected a JSON object")
     return data

@@ -37,6 +37,7 @@ __all__ = [
 
 _RUN_STATUS_BY_NUMBER = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 _VIEW_TYPE_BY_NUMBER = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
+_INT64 = 2**63  # int64 fields: [-2**63, 2**63)
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "nan": math.nan,
                "inf": math.inf, "-inf": -math.inf}
 
@@ -161,21 +162,27 @@ def opt_str(params: Mapping[str, Any], name: str) -> str | None:
 
 
 def opt_int(params: Mapping[str, Any], name: str) -> int | None:
+    """An int64 field (MLflow's protos): a wider number is refused, not handed to the store."""
     value = _scalar(params, name)
     if value is None or value == "":
         return None
+    number: int | None = None
     if isinstance(value, bool):
-        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}' supplied: expected an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        pass
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             pass
-    raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}' supplied: expected an integer")
+    if number is None:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}' supplied: expected an integer")
+    if not -_INT64 <= number < _INT64:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}' supplied: it does not fit in 64 bits")
+    return number
 
 
 def opt_list(params: Mapping[str, Any], name: str) -> list[Any]:

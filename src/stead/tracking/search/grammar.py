@@ -28,7 +28,21 @@ __all__ = [
     "parse_order_item",
     "parse_ident",
     "invalid",
+    "check_order_by_count",
+    "MAX_FILTER_LENGTH",
+    "MAX_CLAUSES",
+    "MAX_LIST_ITEMS",
+    "MAX_PATTERN_LENGTH",
+    "MAX_ORDER_BY",
 ]
+
+# The cost of one search is capped, so a crafted filter is a 400 rather than a query that
+# exceeds SQLite's expression depth (1,000) or keeps a worker busy matching patterns.
+MAX_FILTER_LENGTH = 250_000  # characters: 200 clauses with a long LIKE pattern each, and an IN list
+MAX_CLAUSES = 200  # clauses joined by AND
+MAX_LIST_ITEMS = 1_000  # values in one IN (...) list
+MAX_PATTERN_LENGTH = 500  # characters of one LIKE / ILIKE pattern
+MAX_ORDER_BY = 50  # order_by keys
 
 _GRAMMAR = r"""
 filter: clause (AND clause)*
@@ -144,19 +158,53 @@ def _position(text: str, pos: int) -> str:
 
 
 def parse_clauses(text: str, hint: ComparatorHint, ident_example: str) -> list[RawClause]:
-    """Parse ``a op b AND c op d ...`` into raw clauses, or raise ``InvalidParameter``."""
+    """Parse ``a op b AND c op d ...`` into raw clauses, or raise ``InvalidParameter``.
+
+    Past ``MAX_FILTER_LENGTH`` characters or ``MAX_CLAUSES`` clauses it stops at once; list
+    and LIKE pattern sizes are checked on the result."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise invalid("filter", text, f"is {len(text)} characters long, more than the limit of {MAX_FILTER_LENGTH}",
+                      None, "narrow the search, or split it into several")
     interactive = _parser().parse_interactive(text, start="filter")
     clause_start = 0
+    clauses = 1
     try:
         for token in interactive.iter_parse():
             if token.type == "AND":
                 clause_start = token.end_pos or 0
+                clauses += 1
+                if clauses > MAX_CLAUSES:
+                    raise invalid("filter", text, f"has more than {MAX_CLAUSES} clauses", clause_start,
+                                  "split the search into several, or match a shared tag instead")
         tree = cast("Tree[Token]", interactive.feed_eof())  # type: ignore[no-untyped-call]
     except UnexpectedInput as exc:
         raise _syntax_error("filter", text, exc, clause_start, hint, ident_example) from None
     except LarkError as exc:  # pragma: no cover - lark reports every input error above
         raise invalid("filter", text, f"could not be parsed ({exc})") from None
-    return [_clause(child) for child in tree.children if isinstance(child, Tree)]
+    raw = [_clause(child) for child in tree.children if isinstance(child, Tree)]
+    for clause in raw:
+        _check_size(text, clause)
+    return raw
+
+
+def _check_size(text: str, clause: RawClause) -> None:
+    value = clause.value
+    if value is None:
+        return
+    if value.kind == "list" and len(value.value) > MAX_LIST_ITEMS:
+        raise invalid("filter", text, f"has a list of {len(value.value)} values, more than the limit of "
+                      f"{MAX_LIST_ITEMS}", clause.op_pos, "split the search into several")
+    if clause.op in ("LIKE", "ILIKE") and len(value.value) > MAX_PATTERN_LENGTH:
+        raise invalid("filter", text, f"has a {clause.op} pattern of {len(value.value)} characters, more than the "
+                      f"limit of {MAX_PATTERN_LENGTH}", value.pos, "shorten the pattern, or compare with =")
+
+
+def check_order_by_count(items: object) -> None:
+    """Refuse more than ``MAX_ORDER_BY`` order_by keys (each one is a join or a sort key)."""
+    if isinstance(items, list | tuple) and len(items) > MAX_ORDER_BY:
+        raise InvalidParameter(
+            f"Invalid order_by: {len(items)} keys, more than the limit of {MAX_ORDER_BY}; order by fewer keys"
+        )
 
 
 def parse_order_item(text: str, ident_example: str) -> RawOrder:

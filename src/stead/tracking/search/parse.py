@@ -17,6 +17,7 @@ from stead.tracking.search.grammar import (
     RawClause,
     RawIdent,
     RawValue,
+    check_order_by_count,
     invalid,
     parse_clauses,
     parse_order_item,
@@ -315,6 +316,7 @@ def _parse_order(domain: _Domain, items: Sequence[str] | None) -> list[OrderKey]
         return []
     if isinstance(items, str):
         items = [items]
+    check_order_by_count(items)
     keys: list[OrderKey] = []
     seen: set[tuple[Kind, str]] = set()
     for item in items:

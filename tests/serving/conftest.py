@@ -31,17 +31,29 @@ def home(tmp_path: Path, store_url: str) -> Home:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Callable[..., contextlib.AbstractContextManager[str]]:
-    """``with serve(home, "models:/churn@production", "--max-batch-size", "8") as url: ...``"""
+def serve_logged(tmp_path: Path) -> Callable[..., contextlib.AbstractContextManager[tuple[str, Path]]]:
+    """``with serve_logged(home, "--deployment", "churn") as (url, log): ...``: the server's
+    stdout and stderr go to the file ``log``."""
 
     @contextlib.contextmanager
-    def start(home: Home, *args: str) -> Iterator[str]:
+    def start(home: Home, *args: str) -> Iterator[tuple[str, Path]]:
         port = free_port()
         argv = [sys.executable, "-c", "from stead.cli.main import run; run()", "serve", *args, "--port", str(port)]
         log = tmp_path / f"serve-{port}.log"
         with run_server(argv, port, home.env(), health_path="/v2/health/ready", log_path=log) as url:
-            yield url
+            yield url, log
 
     return start
 
 
+@pytest.fixture
+def serve(serve_logged: Callable[..., contextlib.AbstractContextManager[tuple[str, Path]]]
+          ) -> Callable[..., contextlib.AbstractContextManager[str]]:
+    """``with serve(home, "models:/churn@production", "--max-batch-size", "8") as url: ...``"""
+
+    @contextlib.contextmanager
+    def start(home: Home, *args: str) -> Iterator[str]:
+        with serve_logged(home, *args) as (url, _):
+            yield url
+
+    return start

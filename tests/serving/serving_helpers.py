@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,3 +127,34 @@ def register_python_model(home: Home) -> int:
         fluent.set_client(None)
     home.registry().set_alias("quirky", "production", int(info.registered_model_version))
     return int(info.registered_model_version)
+
+
+def register_broken(home: Home, alias: str = "broken") -> int:
+    """Register a version of ``churn`` whose model file is damaged (it cannot load), at ``@alias``."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = training_data()
+    version = _register(home, LogisticRegression().fit(x, y), x.iloc[:2])
+    run_id = home.registry().get_version(f"churn/{version}").run_id
+    [model_file] = home.artifacts.glob(f"*/{run_id}/artifacts/model/model.pkl")
+    model_file.write_bytes(b"these bytes are not a pickled model")
+    home.registry().set_alias("churn", alias, version)
+    return version
+
+
+def stead(home: Home, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``stead ARGS`` as a user would, in ``home``."""
+    argv = [sys.executable, "-c", "from stead.cli.main import run; run()", *args]
+    return subprocess.run(argv, env={**home.env(), "COLUMNS": "200"}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def wait_for(what: str, check: Callable[[], object], deadline_s: float = 30.0) -> object:
+    """Poll ``check`` until it returns something true (returned), failing after ``deadline_s``."""
+    end = time.monotonic() + deadline_s
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.02)

@@ -38,10 +38,11 @@ def test_deployment_records_and_traffic_rules(home: Home) -> None:
         svc.set_traffic("churn", {"canary": 50})
     assert svc.set_traffic("churn", {"primary": 50, "canary": 50}).variant("canary").weight == 50
     assert [d.name for d in svc.list()] == ["churn"]
-    promoted = svc.promote("churn")
+    promoted = svc.promote("churn", force=True)  # no model server reports on it: only --force promotes
+    assert str(promoted) == "churn@production: 1 -> 2"
     assert home.registry().get_version_by_alias("churn", "production").version == 2
-    assert [(v.name, v.weight) for v in promoted.variants] == [("primary", 100), ("canary", 0)]
-    svc.rollback("churn")
+    assert [(v.name, v.weight) for v in promoted.deployment.variants] == [("primary", 100), ("canary", 0)]
+    assert str(svc.rollback("churn")) == "churn@production: 2 -> 1"
     assert home.registry().get_version_by_alias("churn", "production").version == 1
     svc.delete("churn")
     with pytest.raises(NotFound):
@@ -141,7 +142,8 @@ def test_promotion_under_load_fails_no_request(home: Home, serve) -> None:
             deadline = time.monotonic() + 30
             while len(versions) < 50 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            svc.promote("churn", reason="test")
+            # The gate reads what the server reported: the canary is live at version 2 there.
+            assert str(svc.promote("churn", reason="test")) == "churn@production: 1 -> 2"
             deadline = time.monotonic() + 30
             # The alias move and the new weights may reach the server one poll apart.
             while (meta := httpx.get(f"{url}/v2/models/churn").json())["versions"] != ["2", "2"] or \

@@ -36,8 +36,9 @@ def want(sqlite_home: Home, x: np.ndarray) -> list[int]:
 # ---- Open Inference Protocol ------------------------------------------------------------
 def test_v2_health_and_metadata(url: str) -> None:
     assert httpx.get(f"{url}/v2/health/live").json() == {"live": True}
-    assert httpx.get(f"{url}/v2/health/ready").json() == {"ready": True}
-    assert httpx.get(f"{url}/v2/models/churn/ready").json() == {"name": "churn", "ready": True}
+    assert httpx.get(f"{url}/v2/health/ready").json() == {"ready": True, "variants": {"default": "live"}}
+    assert httpx.get(f"{url}/v2/models/churn/ready").json() == {"name": "churn", "ready": True,
+                                                                "variants": {"default": "live"}}
     assert httpx.get(f"{url}/v2/models/churn/versions/1/ready").status_code == 200
     server = httpx.get(f"{url}/v2").json()
     assert server["name"] == "stead" and isinstance(server["extensions"], list)

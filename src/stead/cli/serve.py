@@ -142,6 +142,10 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
         store = open_store(settings.resolved_store_url)
         Deployments(store).get(deployment)  # a typo fails here, in one line, not in a worker
         store.dispose()
+    else:
+        from stead.serving.app import check_model
+
+        check_model(settings, model)  # models:/nope@prod fails here, in one line, with a non-zero exit
     # httptools with one socket write per response (stead.serving.http), else uvicorn's pure-Python h11
     http = "stead.serving.http:OneWriteHttp" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"

@@ -3,8 +3,9 @@
 It builds the endpoint (variants, runtimes, batchers), the metrics registry, the prediction
 log and the route table, and returns one ASGI app, ``ServingApp``. Models load in the
 background after start: ``/v2/health/live`` answers at once, ``/v2/health/ready`` and
-``/ping`` once every live variant's model is loaded and warmed (``--workers N`` workers
-load before they take connections instead: see ``ServeOptions.load_before_serving``).
+``/ping`` once a variant that gets traffic is loaded and warmed (``--workers N`` workers
+load before they take connections instead: see ``ServeOptions.load_before_serving``); a
+deployment's server reports its variants' states to the store (``stead.serving.health``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import gc
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,8 +25,9 @@ from starlette.applications import Starlette
 from stead.config import Settings
 from stead.serving.handlers import Handlers
 from stead.serving.metrics import ServingMetrics
+from stead.serving.variants import one_line
 
-__all__ = ["ServeOptions", "ServingApp", "create_serving_app", "app_factory", "OPTIONS_ENV"]
+__all__ = ["ServeOptions", "ServingApp", "create_serving_app", "app_factory", "check_model", "OPTIONS_ENV"]
 
 log = logging.getLogger("stead.serving")
 OPTIONS_ENV = "STEAD_SERVE_OPTIONS"  # how `stead serve --workers N` hands options to its workers
@@ -74,7 +76,8 @@ def _resolver(settings: Settings) -> Any:
     def resolve(ref: str) -> tuple[str, str | None]:
         from stead.serving.deployments import parse_model_ref
 
-        is_path = not ref.startswith("models:/") and ("@" not in ref and ref.count("/") != 1 or os.path.isdir(ref))
+        is_path = not ref.startswith("models:/") and (ref.startswith((".", "/", "~")) or os.path.isdir(ref) or
+                                                       "@" not in ref and ref.count("/") != 1)
         if ref.startswith(("runs:/", "file://")) or is_path:
             return ref, None
         if "registry" not in cache:
@@ -86,6 +89,24 @@ def _resolver(settings: Settings) -> Any:
         return f"models:/{mv.name}/{mv.version}", str(mv.version)
 
     return resolve
+
+
+def check_model(settings: Settings, ref: str) -> None:
+    """Fail now, in one line, when ``ref`` names nothing: a registry reference that does not
+    resolve or a model directory that does not exist (``runs:/`` URIs are checked on load)."""
+    from stead.errors import NotFound, SteadError
+
+    try:
+        uri, version = _resolver(settings)(ref)
+    except SteadError as exc:
+        exc.message = f"Cannot serve {ref}: {exc.message}"
+        exc.args = (exc.message,)
+        raise exc from None
+    if version is None and not uri.startswith(("runs:/", "models:/")):
+        path = os.path.expanduser(uri.removeprefix("file://"))
+        if not os.path.exists(path):
+            raise NotFound(f"No model directory {path}; name a model directory, runs:/RUN/PATH or "
+                           "models:/NAME@ALIAS")
 
 
 def default_name(ref: str) -> str:
@@ -106,16 +127,19 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> "ServingApp
     resolve = _resolver(settings)
     load_deployment = None
     initial = None
+    holder: dict[str, Any] = {}
     if options.deployment is not None:
         name = options.deployment
-        holder: dict[str, Any] = {}
 
-        def load_deployment() -> Deployment:
+        def service() -> Deployments:
             if "svc" not in holder:
                 from stead.store import open_store
 
                 holder["svc"] = Deployments(open_store(settings.resolved_store_url))
-            return holder["svc"].get(name)
+            return holder["svc"]
+
+        def load_deployment() -> Deployment:
+            return service().get(name)
     else:
         assert options.model is not None
         name = options.name or default_name(options.model)
@@ -127,9 +151,26 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> "ServingApp
         from stead.tracking.client import TrackingClient
 
         client = TrackingClient(settings)
+    report: Callable[[list[Any]], None] | None = None
+    withdraw: Callable[[], None] | None = None
+    # A server reports what it serves on every poll; one that never polls still reports every 10 s.
+    heartbeat_s = options.poll_s if options.poll_s > 0 else 10.0
+    if options.deployment is not None:
+        from stead.serving import health
+
+        server = health.server_id()
+        ttl = health.ttl_ms(heartbeat_s)
+
+        def report_states(states: list[Any]) -> None:
+            health.report(service().store, name, server, states, ttl)
+
+        def withdraw_reports() -> None:
+            health.withdraw(service().store, name, server)
+
+        report, withdraw = report_states, withdraw_reports
     endpoint = Endpoint(name, resolve, metrics, client=client, load_deployment=load_deployment, initial=initial,
                         max_batch_size=options.max_batch_size, max_latency_ms=options.max_latency_ms,
-                        model_config=options.model_config())
+                        model_config=options.model_config(), report=report)
     prediction_log = None
     if options.log_sample > 0:
         from stead.artifacts.factory import open_artifact_store
@@ -147,14 +188,19 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> "ServingApp
         async def start() -> None:
             try:
                 await endpoint.refresh()
-            except Exception:  # noqa: BLE001 - stay live and not ready; the log says why
-                log.exception("loading %s failed", name)
+            except Exception as exc:  # noqa: BLE001 - stay live and not ready; the log says why
+                log.debug("loading %s failed", name, exc_info=True)
+                log.error("endpoint %s: cannot start: %s", name, one_line(exc))
+            await endpoint.report()
             # What exists now (modules, the model) lives as long as the process: keep it out of
             # the cyclic garbage collector, whose full passes over it would stall requests for
             # tens of milliseconds now and then.
             gc.freeze()
+            loop = asyncio.get_running_loop()
             if options.poll_s > 0 and (options.deployment is not None or client is not None):
-                tasks.append(asyncio.get_running_loop().create_task(endpoint.poll(options.poll_s)))
+                tasks.append(loop.create_task(endpoint.poll(options.poll_s)))
+            elif report is not None:
+                tasks.append(loop.create_task(endpoint.poll(heartbeat_s, refresh=False)))
 
         if options.load_before_serving:
             await start()  # this worker takes connections only once its model answers
@@ -167,6 +213,9 @@ def create_serving_app(settings: Settings, options: ServeOptions) -> "ServingApp
                 t.cancel()
             await handlers.drain_shadows()
             await endpoint.close()
+            if withdraw is not None:
+                with contextlib.suppress(Exception):  # its rows expire anyway
+                    await asyncio.get_running_loop().run_in_executor(None, withdraw)
             if prediction_log is not None:
                 await asyncio.get_running_loop().run_in_executor(None, prediction_log.close)
 

@@ -1,9 +1,10 @@
-"""Deployments: a named endpoint with variants (primary, canary, A/B arms, shadows).
+"""Deployments: a named endpoint with variants (primary, canary, A/B arms, shadows, or the
+two colors of a blue-green deployment).
 
 ``Deployments(store, registry)`` is the service the CLI and the model server use. Records are
 plain dataclasses; weights are integers that the router normalises (percentages by habit).
-``promote`` moves the primary's alias to the canary's version and all traffic to the
-primary; ``rollback`` moves the alias back (registry audit log) and takes traffic off canaries.
+Moving traffic between versions (``promote``, ``rollback``, ``switch``) is in
+``stead.serving.promotion``, gated on what the model servers report (``stead.serving.health``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stead.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
+from stead.errors import AlreadyExists, InvalidParameter, NotFound
 
-__all__ = ["Variant", "Deployment", "Deployments", "parse_model_ref"]
+if TYPE_CHECKING:
+    from stead.serving.promotion import Move
+
+__all__ = ["Variant", "Deployment", "Deployments", "parse_model_ref", "STRATEGIES", "BLUE_GREEN"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CANARY, BLUE_GREEN = "canary", "blue-green"
+STRATEGIES = (CANARY, BLUE_GREEN)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Deployment:
     description: str = ""
     created_at: int = 0
     updated_at: int = 0
+    strategy: str = CANARY
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -50,9 +57,13 @@ class Deployment:
                        f"{', '.join(v.name for v in self.variants)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "sticky_header": self.sticky_header, "description": self.description,
-                "created_at": self.created_at, "updated_at": self.updated_at,
+        return {"name": self.name, "strategy": self.strategy, "sticky_header": self.sticky_header,
+                "description": self.description, "created_at": self.created_at, "updated_at": self.updated_at,
                 "variants": [v.to_dict() for v in self.variants]}
+
+    def primary(self) -> Variant:
+        """The variant whose alias a promotion moves: the first one that is not a shadow."""
+        return next(v for v in self.variants if not v.shadow)
 
 
 def parse_model_ref(ref: str) -> tuple[str, str | None, str | None]:
@@ -71,7 +82,7 @@ def _check(name: str, what: str) -> str:
     return name
 
 
-def _check_variants(variants: tuple[Variant, ...]) -> None:
+def _check_variants(variants: tuple[Variant, ...], strategy: str = CANARY) -> None:
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise InvalidParameter(f"Variant names must be unique: {names}")
@@ -87,6 +98,12 @@ def _check_variants(variants: tuple[Variant, ...]) -> None:
     if total != 100:
         raise InvalidParameter(f"The weights of the live variants add up to {total}; they must add up to 100 "
                                f"({', '.join(f'{v.name}={v.weight}' for v in live)})")
+    if strategy not in STRATEGIES:
+        raise InvalidParameter(f"Strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if strategy == BLUE_GREEN and (len(live) != 2 or sorted(v.weight for v in live) != [0, 100]):
+        raise InvalidParameter("A blue-green deployment has two colors, one with all traffic and one idle "
+                               f"(weights 100 and 0), not {', '.join(f'{v.name}={v.weight}' for v in live)}; "
+                               "move traffic between them with stead deploy switch")
 
 
 class Deployments:
@@ -99,7 +116,7 @@ class Deployments:
         self.registry = registry
 
     def create(self, name: str, variants: list[Variant], *, sticky_header: str | None = None,
-               description: str = "") -> Deployment:
+               description: str = "", strategy: str = CANARY) -> Deployment:
         from sqlalchemy.exc import IntegrityError
 
         from stead.serving.tables import deployment_variants as dv
@@ -107,7 +124,7 @@ class Deployments:
 
         _check(name, "Deployment name")
         vs = tuple(variants)
-        _check_variants(vs)
+        _check_variants(vs, strategy)
         if self.registry is not None:
             for v in vs:
                 self.registry.get_version(v.model)  # NotFound now rather than at serve time
@@ -115,7 +132,7 @@ class Deployments:
         try:
             with self.store.write() as conn:
                 conn.execute(d.insert().values(name=name, sticky_header=sticky_header, description=description,
-                                               created_at=now, updated_at=now))
+                                               created_at=now, updated_at=now, strategy=strategy))
                 conn.execute(dv.insert(), [{"deployment": name, "variant": v.name, "model": v.model,
                                             "weight": v.weight, "shadow": int(v.shadow), "position": i}
                                            for i, v in enumerate(vs)])
@@ -135,7 +152,8 @@ class Deployments:
             vrows = conn.execute(dv.select().where(dv.c.deployment == name).order_by(dv.c.position)).mappings().all()
         return Deployment(row["name"], tuple(Variant(r["variant"], r["model"], int(r["weight"]), bool(r["shadow"]))
                                              for r in vrows),
-                          row["sticky_header"], row["description"], int(row["created_at"]), int(row["updated_at"]))
+                          row["sticky_header"], row["description"], int(row["created_at"]), int(row["updated_at"]),
+                          row["strategy"])
 
     def list(self) -> list[Deployment]:
         from stead.serving.tables import deployments as d
@@ -145,19 +163,22 @@ class Deployments:
         return [self.get(n) for n in names]
 
     def delete(self, name: str) -> None:
+        from stead.serving.tables import deployment_health as h
         from stead.serving.tables import deployment_variants as dv
         from stead.serving.tables import deployments as d
 
         with self.store.write() as conn:
             conn.execute(dv.delete().where(dv.c.deployment == name))
+            conn.execute(h.delete().where(h.c.deployment == name))
             if conn.execute(d.delete().where(d.c.name == name)).rowcount == 0:
                 raise NotFound(f"Deployment {name!r} does not exist")
 
-    def _replace(self, dep: Deployment, variants: tuple[Variant, ...]) -> Deployment:
+    def save_variants(self, dep: Deployment, variants: tuple[Variant, ...]) -> Deployment:
+        """Store ``variants`` as all of ``dep``'s variants (checked first), in one transaction."""
         from stead.serving.tables import deployment_variants as dv
         from stead.serving.tables import deployments as d
 
-        _check_variants(variants)
+        _check_variants(variants, dep.strategy)
         with self.store.write() as conn:
             conn.execute(dv.delete().where(dv.c.deployment == dep.name))
             conn.execute(dv.insert(), [{"deployment": dep.name, "variant": v.name, "model": v.model,
@@ -171,46 +192,31 @@ class Deployments:
         dep = self.get(name)
         for v in weights:
             dep.variant(v)
-        return self._replace(dep, tuple(replace(v, weight=weights.get(v.name, v.weight)) for v in dep.variants))
+        return self.save_variants(dep, tuple(replace(v, weight=weights.get(v.name, v.weight)) for v in dep.variants))
 
-    def _primary(self, dep: Deployment) -> Variant:
-        live = [v for v in dep.variants if not v.shadow]
-        return live[0]
-
-    def promote(self, name: str, variant: str | None = None, *, reason: str = "") -> Deployment:
-        """Point the primary's alias at ``variant``'s version (default: the first other live
-        variant) and send it all traffic; the other variants keep their models at weight 0."""
-        if self.registry is None:
-            raise InvalidState("promote needs the model registry")
+    def set_model(self, name: str, variant: str, model: str) -> Deployment:
+        """Point ``variant`` at another model reference (servers load it beside the old one)."""
         dep = self.get(name)
-        primary = self._primary(dep)
-        others = [v for v in dep.variants if not v.shadow and v.name != primary.name]
-        if variant is None and not others:
-            raise InvalidState(f"Deployment {name!r} has no canary to promote")
-        target = dep.variant(variant) if variant else others[0]
-        if target.name == primary.name:
-            raise InvalidParameter(f"{target.name!r} is already the primary variant of {name!r}")
-        version = self.registry.get_version(target.model)
-        model, _, alias = parse_model_ref(primary.model)
-        if alias is not None:
-            if model != version.name:
-                raise InvalidParameter(f"Cannot promote {target.model} over {primary.model}: different models")
-            self.registry.set_alias(model, alias, version.version,
-                                    reason=reason or f"promoted {target.name} of deployment {name}")
-            new_primary = primary
-        else:
-            new_primary = replace(primary, model=f"{version.name}/{version.version}")
-        return self._replace(dep, tuple(
-            replace(new_primary, weight=100) if v.name == primary.name else
-            (v if v.shadow else replace(v, weight=0)) for v in dep.variants))
+        dep.variant(variant)
+        parse_model_ref(model)
+        if self.registry is not None:
+            self.registry.get_version(model)
+        return self.save_variants(dep, tuple(replace(v, model=model) if v.name == variant else v for v in dep.variants))
 
-    def rollback(self, name: str, *, reason: str = "") -> Deployment:
-        """Move the primary's alias back to its previous version; canaries get no traffic."""
-        dep = self.get(name)
-        primary = self._primary(dep)
-        model, _, alias = parse_model_ref(primary.model)
-        if alias is not None and self.registry is not None:
-            self.registry.rollback(model, alias, reason=reason or f"rollback of deployment {name}")
-        return self._replace(dep, tuple(
-            replace(v, weight=100) if v.name == primary.name else (v if v.shadow else replace(v, weight=0))
-            for v in dep.variants))
+    def promote(self, name: str, variant: str | None = None, *, reason: str = "", force: bool = False) -> "Move":
+        """See ``stead.serving.promotion.promote``."""
+        from stead.serving.promotion import promote
+
+        return promote(self, name, variant, reason=reason, force=force)
+
+    def rollback(self, name: str, *, reason: str = "", force: bool = False) -> "Move":
+        """See ``stead.serving.promotion.rollback``."""
+        from stead.serving.promotion import rollback
+
+        return rollback(self, name, reason=reason, force=force)
+
+    def switch(self, name: str, to: str | None = None, *, force: bool = False) -> "Move":
+        """See ``stead.serving.promotion.switch``."""
+        from stead.serving.promotion import switch
+
+        return switch(self, name, to, force=force)

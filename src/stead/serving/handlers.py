@@ -225,9 +225,12 @@ class Handlers:
     async def live(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _send(send, 200, b'{"live":true}')
 
+    def _variant_states(self) -> dict[str, str]:
+        return {s.name: s.state for s in self.endpoint.states}
+
     async def ready(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         ok = self.endpoint.ready
-        await _send(send, 200 if ok else 503, _encode({"ready": ok}))
+        await _send(send, 200 if ok else 503, _encode({"ready": ok, "variants": self._variant_states()}))
 
     async def model_ready(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -236,7 +239,8 @@ class Handlers:
             await _send(send, http_status_for(exc.code), _v2_error(exc))
             return
         ok = self.endpoint.ready and (variant is None or variant.runtime.ready)
-        await _send(send, 200 if ok else 503, _encode({"name": self.endpoint.name, "ready": ok}))
+        await _send(send, 200 if ok else 503, _encode({"name": self.endpoint.name, "ready": ok,
+                                                       "variants": self._variant_states()}))
 
     def _variant_for(self, params: dict[str, str]) -> LiveVariant | None:
         self._check_name(params["name"])
@@ -257,13 +261,18 @@ class Handlers:
         except SteadError as exc:
             await _send(send, http_status_for(exc.code), _v2_error(exc))
             return
-        live = self.endpoint.live
-        if variant is None and not live:
-            await _send(send, 503, _encode({"error": f"Model {self.endpoint.name} is not loaded yet"}))
+        ep = self.endpoint
+        states = [s.to_dict() for s in ep.states]
+        if variant is None and not ep.live:
+            down = "; ".join(f"{s['name']}: {s['error']}" for s in states if s.get("error"))
+            await _send(send, 503, _encode({"error": f"Model {ep.name} is not loaded" + (f" ({down})" if down else
+                                                                                          " yet"),
+                                            "variants": states}))
             return
-        meta = (variant or live[0]).runtime.metadata()
-        await _send(send, 200, _encode({"name": self.endpoint.name, "versions": [v.version for v in live],
-                                        "weights": {v.name: v.weight for v in live}, "platform": "stead", **meta}))
+        meta = (variant or ep.live[0]).runtime.metadata()
+        await _send(send, 200, _encode({"name": ep.name, "versions": [v.version for v in ep.live],
+                                        "weights": {s.name: s.applied for s in ep.states if not s.shadow},
+                                        "variants": states, "platform": "stead", **meta}))
 
     async def models(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _send(send, 200, _encode({"models": [self.endpoint.name]}))

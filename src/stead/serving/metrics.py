@@ -1,8 +1,10 @@
 """Prometheus metrics of one serving app, kept by the app itself (no global registry).
 
-Labels: ``deployment``, ``model_version``, ``variant`` on every series, plus ``protocol``
-and ``code`` on request counts; ``stead_serving_worker_info{pid}`` names the worker process
-(each ``--workers`` process counts for itself). Every update happens on the event loop, so
+Labels: ``deployment``, ``model_version``, ``variant`` on the request, batch and model
+series, plus ``protocol`` and ``code`` on request counts; the per-variant gauges (up, traffic
+weight) have ``deployment`` and ``variant`` only, so a variant that never loaded has them too;
+``stead_serving_worker_info{pid}`` names the worker process (each ``--workers`` process
+counts for itself). Every update happens on the event loop, so
 a series is a plain list of numbers: a request costs a dictionary look-up, two additions
 and a bisection, with no lock. ``render()`` hands the numbers to prometheus_client, which
 writes the text format; it is imported on the first scrape, not at start.
@@ -97,11 +99,18 @@ class ServingMetrics:
                               _VARIANT)
         self._swaps = _Family("stead_serving_model_swaps", "Models swapped in after an alias moved.", "counter",
                               _VARIANT)
+        self._up = _Family("stead_serving_variant_up", "1 when the variant serves (its model loaded and warm), "
+                           "0 when it is loading or failed.", "gauge", ("deployment", "variant"))
+        self._weight = _Family("stead_serving_variant_traffic_weight", "Percent of live traffic the variant gets "
+                               "now (the weights applied: a variant that is down gets 0).", "gauge",
+                               ("deployment", "variant"))
+        self._polls = _Family("stead_serving_store_polls", "Times the server read its deployment and the registry.",
+                              "counter", ("deployment",))
         self._worker = _Family("stead_serving_worker_info", "The worker process these figures are from "
                                "(each of `stead serve --workers N` keeps its own).", "gauge", ("pid",))
         self._worker.child((str(os.getpid()),))[0] = 1.0
         self._families = (self._worker, self._requests, self._errors, self._latency, self._batch, self._shadow, self._ready,
-                          self._swaps)
+                          self._swaps, self._up, self._weight, self._polls)
         # (version, variant, protocol, code) -> (request count series, latency series)
         self._request_series: dict[tuple[str, str, str, int], tuple[list[float], list[float]]] = {}
         self._registry: Any = None  # prometheus_client's, made on the first scrape
@@ -130,6 +139,19 @@ class ServingMetrics:
 
     def swapped(self, version: str, variant: str) -> None:
         self._swaps.child((self.deployment, version, variant))[0] += 1
+
+    def variant(self, variant: str, up: bool, weight: float) -> None:
+        """Whether ``variant`` serves, and the percent of live traffic it gets."""
+        self._up.child((self.deployment, variant))[0] = 1.0 if up else 0.0
+        self._weight.child((self.deployment, variant))[0] = weight
+
+    def forget_variant(self, variant: str) -> None:
+        """``variant`` left the deployment: its gauges go."""
+        self._up.series.pop((self.deployment, variant), None)
+        self._weight.series.pop((self.deployment, variant), None)
+
+    def polled(self) -> None:
+        self._polls.child((self.deployment,))[0] += 1
 
     def render(self) -> bytes:
         """The ``/metrics`` body (Prometheus text format 0.0.4)."""

@@ -4,12 +4,19 @@
 model reference in the registry; a variant whose alias moved gets its new model loaded and
 warmed beside the old one, then swapped in with one assignment on the event loop. Requests
 already queued on the old model finish there; the old model is unloaded after that.
+
+A variant whose model cannot be resolved or loaded keeps the model it served, if any, and
+otherwise is *failed*: it gets no traffic, and ``states`` (model metadata, readiness,
+``/metrics``, the report in the store) says so. Each problem is logged once, in one line,
+when it starts and when it ends; a version that failed to load is tried again after a
+back-off (30 s, doubling to 10 min), or at once when the reference moves to another version.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +25,7 @@ from stead.serving.batching import Batcher
 from stead.serving.deployments import Deployment, Variant
 from stead.serving.metrics import ServingMetrics
 from stead.serving.runtime import ModelRuntime
+from stead.serving.variants import FAILED, LIVE, VariantState, applied_weights, one_line
 
 __all__ = ["LiveVariant", "Endpoint", "Resolver"]
 
@@ -25,6 +33,19 @@ log = logging.getLogger("stead.serving")
 
 # ref -> (uri to load, version string or None); None version means "never changes"
 Resolver = Callable[[str], tuple[str, str | None]]
+Reporter = Callable[[list[VariantState]], None]  # writes this server's variant states to the store
+_RETRY_FIRST_S, _RETRY_MAX_S = 30.0, 600.0
+
+
+@dataclass
+class _Failure:
+    """A version that failed to load: not tried again before ``retry_at``."""
+
+    model: str
+    version: str | None
+    problem: str
+    retry_at: float
+    backoff: float
 
 
 @dataclass
@@ -42,12 +63,13 @@ class LiveVariant:
 
 
 class Endpoint:
-    """What the HTTP routes talk to: ``variants`` (live and shadow), readiness, swaps."""
+    """What the HTTP routes talk to: ``variants`` (live and shadow), ``states`` (every variant
+    asked for, live or not), readiness, swaps."""
 
     def __init__(self, name: str, resolve: Resolver, metrics: ServingMetrics, *, client: Any = None,
                  load_deployment: Callable[[], Deployment] | None = None, initial: Deployment | None = None,
                  max_batch_size: int = 64, max_latency_ms: float = 0.0,
-                 model_config: dict[str, Any] | None = None) -> None:
+                 model_config: dict[str, Any] | None = None, report: Reporter | None = None) -> None:
         self.name = name
         self.model_config = model_config
         self.metrics = metrics
@@ -55,19 +77,28 @@ class Endpoint:
         self._client = client
         self._load_deployment = load_deployment
         self._deployment = initial
+        self._report = report
         self.max_batch_size = max_batch_size
         self.max_latency_ms = max_latency_ms
         self.variants: list[LiveVariant] = []
         self.live: list[LiveVariant] = []
         self.shadows: list[LiveVariant] = []
+        self.states: list[VariantState] = []
         self.sticky_header: bytes | None = None
         self.ready = False
         self._lock = asyncio.Lock()
+        self._failures: dict[str, _Failure] = {}
+        self._said: dict[str, str | None] = {}  # variant -> the problem last logged (each is logged once)
+        self._poll_problem: str | None = None
 
     async def _start(self, v: Variant, uri: str, version: str | None) -> LiveVariant:
         runtime = ModelRuntime(uri, name=self.name, version=version, client=self._client,
                                model_config=self.model_config)
-        await runtime.load()
+        try:
+            await runtime.load()
+        except BaseException:
+            await runtime.unload()  # its worker thread goes with it
+            raise
         label = version or "local"
 
         def on_batch(size: int) -> None:
@@ -79,13 +110,39 @@ class Endpoint:
         self.metrics.ready(label, v.name, True)
         return LiveVariant(v.name, v.model, v.weight, v.shadow, runtime, batcher)
 
-    def _publish(self, variants: list[LiveVariant], deployment: Deployment | None) -> None:
+    def _publish(self, variants: list[LiveVariant], deployment: Deployment | None,
+                 states: list[VariantState]) -> None:
+        weights = applied_weights(states)
+        for s in states:
+            s.applied = weights.get(s.name, 0)
         self.variants = variants
         self.live = [v for v in variants if not v.shadow]
         self.shadows = [v for v in variants if v.shadow]
+        self.states = states
         header = deployment.sticky_header if deployment else None
         self.sticky_header = header.lower().encode("latin-1") if header else None
-        self.ready = bool(self.live) and all(v.runtime.ready for v in self.live)
+        self.ready = any(s.applied > 0 for s in states)
+
+    def _resolve_all(self, wanted: list[Variant]) -> list[tuple[str, str | None] | BaseException]:
+        out: list[tuple[str, str | None] | BaseException] = []
+        for v in wanted:
+            try:
+                out.append(self._resolve(v.model))
+            except Exception as exc:  # noqa: BLE001 - one variant's bad reference is that variant's problem
+                out.append(exc)
+        return out
+
+    @staticmethod
+    def _keep(old: LiveVariant | None, v: Variant, state: VariantState, new: list[LiveVariant], problem: str,
+              version: str | None = None) -> None:
+        """``v`` cannot have the model it asks for: it keeps ``old`` if it had one, else fails."""
+        if old is not None:
+            old.weight, old.shadow = v.weight, v.shadow
+            new.append(old)
+            state.state, state.version = LIVE, old.version
+            state.error = f"{problem}; still serving version {old.version}"
+        else:
+            state.state, state.version, state.error = FAILED, version, problem
 
     async def refresh(self) -> list[str]:
         """Bring the served variants in line with the store and registry; returns what changed."""
@@ -95,28 +152,47 @@ class Endpoint:
             if self._load_deployment is not None:
                 dep = await loop.run_in_executor(None, self._load_deployment)
             assert dep is not None
+            self.metrics.polled()
             wanted = list(dep.variants)
-            resolved = await loop.run_in_executor(None, lambda: [self._resolve(v.model) for v in wanted])
+            resolved = await loop.run_in_executor(None, self._resolve_all, wanted)
             current = {v.name: v for v in self.variants}
             new: list[LiveVariant] = []
+            states: list[VariantState] = []
             retired: list[LiveVariant] = []
             changes: list[str] = []
-            for v, (uri, version) in zip(wanted, resolved):
+            for v, got in zip(wanted, resolved):
                 old = current.pop(v.name, None)
+                state = VariantState(v.name, v.model, v.weight, v.shadow)
+                states.append(state)
+                if isinstance(got, BaseException):
+                    self._keep(old, v, state, new, f"cannot resolve {v.model}: {one_line(got)}")
+                    continue
+                uri, version = got
                 if old is not None and old.model == v.model and old.runtime.version == version:
                     if (old.weight, old.shadow) != (v.weight, v.shadow):
                         changes.append(f"{v.name}: weight {old.weight} -> {v.weight}")
                     old.weight, old.shadow = v.weight, v.shadow
                     new.append(old)
+                    state.state, state.version = LIVE, old.version
+                    continue
+                failure = self._failures.get(v.name)
+                if failure is not None and (failure.model, failure.version) == (v.model, version) \
+                        and time.monotonic() < failure.retry_at:
+                    self._keep(old, v, state, new, failure.problem, version)
                     continue
                 try:
                     started = await self._start(v, uri, version)
-                except Exception:  # noqa: BLE001 - keep serving the old model; try again next poll
-                    log.exception("cannot load %s for variant %s of %s", v.model, v.name, self.name)
-                    if old is not None:
-                        new.append(old)
+                except Exception as exc:  # noqa: BLE001 - keep serving the old model; the state says why
+                    log.debug("loading %s for variant %s of %s failed", v.model, v.name, self.name, exc_info=True)
+                    problem = f"cannot load {v.model}" + (f" (version {version})" if version else "") + \
+                        f": {one_line(exc)}"
+                    backoff = _RETRY_FIRST_S if failure is None else min(failure.backoff * 2, _RETRY_MAX_S)
+                    self._failures[v.name] = _Failure(v.model, version, problem, time.monotonic() + backoff, backoff)
+                    self._keep(old, v, state, new, problem, version)
                     continue
+                self._failures.pop(v.name, None)
                 new.append(started)
+                state.state, state.version = LIVE, started.version
                 if old is not None:
                     retired.append(old)
                     self.metrics.swapped(started.version, v.name)
@@ -124,28 +200,68 @@ class Endpoint:
                 else:
                     changes.append(f"{v.name}: loaded {started.version}")
             retired.extend(current.values())
+            for gone in {s.name for s in self.states} - {v.name for v in wanted}:
+                self._failures.pop(gone, None)
+                self._said.pop(gone, None)
+                self.metrics.forget_variant(gone)
             self._deployment = dep
-            self._publish(new, dep)  # one assignment: new requests see the new models from here on
+            self._publish(new, dep, states)  # one assignment: new requests see the new models from here on
+            self._tell(states)
         for old in retired:
             asyncio.get_running_loop().create_task(self._retire(old))
         return changes
 
-    async def _retire(self, old: LiveVariant) -> None:
-        await old.batcher.close()  # requests already queued on the old model finish there
-        self.metrics.ready(old.version, old.name, False)
-        await old.runtime.unload()
+    def _tell(self, states: list[VariantState]) -> None:
+        """Log each variant's problem once, in one line, when it starts, changes or ends."""
+        traffic = ", ".join(f"{s.name}={s.applied}" for s in states if not s.shadow)
+        for s in states:
+            self.metrics.variant(s.name, s.state == LIVE, s.applied)
+            said = self._said.get(s.name)
+            if s.error == said:
+                continue
+            self._said[s.name] = s.error
+            if s.error is not None:
+                level = logging.ERROR if s.state == FAILED else logging.WARNING
+                log.log(level, "endpoint %s: variant %s is %s: %s; traffic now %s", self.name, s.name,
+                        "down" if s.state == FAILED else "stale", s.error, traffic or "none")
+            elif said is not None:
+                log.warning("endpoint %s: variant %s serves %s again (version %s); traffic now %s", self.name, s.name,
+                            s.model, s.version, traffic)
 
-    async def poll(self, interval_s: float) -> None:
-        """Refresh every ``interval_s`` seconds until cancelled."""
+    async def report(self) -> None:
+        """Write this server's variant states to the store (when it reports), off the event loop;
+        a failure is logged once, and so is the recovery."""
+        problem = None
+        if self._report is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._report, list(self.states))
+            except Exception as exc:  # noqa: BLE001 - the store may be briefly away; the next poll reports again
+                log.debug("reporting the state of %s failed", self.name, exc_info=True)
+                problem = f"cannot report to the store: {one_line(exc)}"
+        self._poll_trouble(problem)
+
+    def _poll_trouble(self, problem: str | None) -> None:
+        if problem != self._poll_problem:
+            if problem is not None:
+                log.warning("endpoint %s: %s; serving on as before", self.name, problem)
+            else:
+                log.warning("endpoint %s: reaches the store again", self.name)
+        self._poll_problem = problem
+
+    async def poll(self, interval_s: float, *, refresh: bool = True) -> None:
+        """Every ``interval_s`` seconds until cancelled: refresh and report, or only report."""
         while True:
             await asyncio.sleep(interval_s)
-            try:
-                changes = await self.refresh()
-            except Exception:  # noqa: BLE001 - the store may be briefly away; serve on
-                log.exception("refreshing endpoint %s failed", self.name)
-                continue
-            for c in changes:
-                log.warning("endpoint %s: %s", self.name, c)
+            if refresh:
+                try:
+                    changes = await self.refresh()
+                except Exception as exc:  # noqa: BLE001 - the store may be briefly away; serve on
+                    log.debug("refreshing endpoint %s failed", self.name, exc_info=True)
+                    self._poll_trouble(f"cannot read its deployment: {one_line(exc)}")
+                    continue
+                for c in changes:
+                    log.warning("endpoint %s: %s", self.name, c)
+            await self.report()
 
     def by_version(self, version: str) -> LiveVariant | None:
         for v in self.live:
@@ -157,4 +273,4 @@ class Endpoint:
         for v in self.variants:
             await v.batcher.close()
             await v.runtime.unload()
-        self.variants, self.live, self.shadows, self.ready = [], [], [], False
+        self.variants, self.live, self.shadows, self.states, self.ready = [], [], [], [], False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -108,6 +109,44 @@ def show(
         print_table("Artifacts", ["path", "size"], [(f.path, "dir" if f.is_dir else f.size) for f in files])
     for inp in run.inputs:
         console().print(f"input: {inp.uri or inp.name} ({inp.context})")
+    text = _output(client, run)
+    if text is not None:
+        lines = text.splitlines()
+        shown = lines[-_TAIL:]
+        more = f"last {len(shown)} of {len(lines)} lines; " if len(lines) > len(shown) else ""
+        console().rule(f"output ({more}all of it: stead runs output {i.run_id})")
+        sys.stdout.write("\n".join(shown) + ("\n" if shown else ""))
+
+
+_TAIL = 20
+
+
+def _output(client: Any, run: Any) -> str | None:
+    """The run's captured stdout and stderr (``start_run(capture_output=True)``), if any."""
+    from stead.tracking.capture import OUTPUT_TAG
+
+    path = run.data.tags.get(OUTPUT_TAG)
+    if not path:
+        return None
+    try:
+        return client.run_artifacts(run.info.run_id).get_bytes(path).decode("utf-8", "replace")
+    except Exception:  # artifacts may live where this machine cannot reach; the run is still shown
+        return None
+
+
+@app.command("output")
+def output(run_id: str = typer.Argument(..., help="The run id.")) -> None:
+    """Print what a run printed (its stdout and stderr, kept by start_run(capture_output=True)).
+
+    Example: stead runs output 3f2a9c0d1e4b4f5a8e7d6c5b4a3f2e1d
+    """
+    from stead.errors import NotFound
+
+    client = tracking_client()
+    text = _output(client, client.get_run(run_id))
+    if text is None:
+        raise NotFound(f"Run {run_id} has no captured output; start runs with stead.start_run(capture_output=True)")
+    sys.stdout.write(text)
 
 
 @app.command("compare")

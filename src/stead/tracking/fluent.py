@@ -7,6 +7,7 @@ stack per thread, so nested runs and threads behave as MLflow users expect.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +75,7 @@ class ActiveRun:
     def __init__(self, client: TrackingClient, run: Run) -> None:
         self.client = client
         self.run = run
+        self.capture: Any = None  # an OutputCapture while capture_output is on
 
     @property
     def run_id(self) -> str:
@@ -105,7 +107,19 @@ class ActiveRun:
         stack = _stack()
         if self in stack:
             stack.remove(self)
+        if self.capture is not None:
+            capture, self.capture = self.capture, None
+            try:
+                capture.finish()
+            except Exception as exc:  # the run still ends; its output is what is lost
+                print(f"stead: could not save the output of run {self.run_id}: {exc}", file=sys.stderr)
         self.client.set_terminated(self.run_id, status)
+
+    def _save_output(self, path: Path) -> None:
+        from stead.tracking.capture import OUTPUT_ARTIFACT, OUTPUT_TAG
+
+        self.client.log_artifact(self.run_id, path, str(Path(OUTPUT_ARTIFACT).parent))
+        self.client.set_tag(self.run_id, OUTPUT_TAG, OUTPUT_ARTIFACT)
 
     def __enter__(self) -> "ActiveRun":
         return self
@@ -113,6 +127,8 @@ class ActiveRun:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if exc_type is not None and exc is not None and self.capture is not None:
+            self.capture.record_failure(exc_type, exc, tb)
         if exc_type is None:
             status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
@@ -137,8 +153,13 @@ def start_run(
     nested: bool = False,
     tags: Mapping[str, str] | None = None,
     seed: int | None = None,
+    capture_output: bool = False,
 ) -> ActiveRun:
-    """Start a run in ``experiment`` (created if missing; default: the Default experiment)."""
+    """Start a run in ``experiment`` (created if missing; default: the Default experiment).
+
+    ``capture_output=True`` keeps what the run prints (stdout and stderr, still shown as
+    usual) as its artifact ``logs/output.txt`` (see ``stead.tracking.capture``).
+    """
     client = get_client()
     stack = _stack()
     if stack and not nested:
@@ -152,6 +173,10 @@ def start_run(
     run = client.create_run(exp_id, run_name=run_name, tags=tags, parent_run_id=parent)
     active = ActiveRun(client, run)
     stack.append(active)
+    if capture_output:
+        from stead.tracking.capture import OutputCapture
+
+        active.capture = OutputCapture(active._save_output)
     global _pending_seed
     if seed is not None:
         set_seed(seed)

@@ -71,7 +71,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]
     port = free_port()
     argv = [sys.executable, "-c", "from stead.cli.main import run; run()", "serve", "models:/mixed@production",
             "--port", str(port)]
-    with run_server(argv, port, home.env(), deadline_s=60, health_path="/v2/health/ready",
+    env = {**home.env(), "STEAD_TRUST_PICKLE": "1"}  # a pipeline with a one-hot encoder is pickled
+    with run_server(argv, port, env, deadline_s=60, health_path="/v2/health/ready",
                     log_path=path / "serve.log") as url:
         yield url, model
 

@@ -38,7 +38,8 @@ _VALUES: "Values" = {
     "--device": ("device", str, None, None), "--store-url": ("store_url", str, None, None),
     "--artifacts-url": ("artifacts_url", str, None, None), "--log-format": ("log_format", str, None, None),
 }
-_FLAGS = {"--native-sklearn": ("native_sklearn", True), "--import-sklearn": ("native_sklearn", False)}
+_FLAGS = {"--native-sklearn": ("native_sklearn", True), "--import-sklearn": ("native_sklearn", False),
+          "--trust-pickle": ("trust_pickle", True)}
 
 
 def fast_serve(argv: Sequence[str]) -> int | None:
@@ -84,6 +85,10 @@ def _build() -> "typer.Typer":
         native_sklearn: bool = typer.Option(True, "--native-sklearn/--import-sklearn",
                                             help="Run scikit-learn linear models with NumPy alone (fast start, small "
                                                  "memory); --import-sklearn always loads them with scikit-learn."),
+        trust_pickle: bool = typer.Option(False, "--trust-pickle",
+                                          help="Load models whose files are pickles (scikit-learn pickles, PythonModels, "
+                                               "PyTorch modules): loading one runs code from it. Default: the "
+                                               "trust_pickle setting (STEAD_TRUST_PICKLE)."),
         store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
         artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
         log_format: str = typer.Option("text", "--log-format",
@@ -101,7 +106,7 @@ def _build() -> "typer.Typer":
         serve_model(model, deployment=deployment, host=host, port=port, workers=workers, name=name,
                     max_batch_size=max_batch_size, max_latency_ms=max_latency_ms, timeout=timeout,
                     max_body_bytes=max_body_bytes, poll=poll, log_sample=log_sample, log_flush=log_flush,
-                    device=device, native_sklearn=native_sklearn, store_url=store_url,
+                    device=device, native_sklearn=native_sklearn, trust_pickle=trust_pickle, store_url=store_url,
                     artifacts_url=artifacts_url, log_format=log_format)
 
     return command
@@ -114,7 +119,8 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
                 port: int = 8080, workers: int = 1, name: str | None = None, max_batch_size: int = 64,
                 max_latency_ms: float = 0.0, timeout: float = 60.0, max_body_bytes: int = 32 * 1024 * 1024,
                 poll: float = 10.0, log_sample: float = 0.0, log_flush: float = 5.0, device: str | None = None,
-                native_sklearn: bool = True, store_url: str | None = None, artifacts_url: str | None = None,
+                native_sklearn: bool = True, trust_pickle: bool = False, store_url: str | None = None,
+                artifacts_url: str | None = None,
                 log_format: str = "text") -> None:
     """Serve ``model`` (a URI or directory) or ``deployment`` until SIGTERM (see ``stead serve --help``)."""
     import uvicorn
@@ -134,7 +140,8 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
     options = ServeOptions(model=model, deployment=deployment, name=name, max_batch_size=max_batch_size,
                            max_latency_ms=max_latency_ms, timeout_s=timeout, max_body_bytes=max_body_bytes,
                            poll_s=poll, log_sample=log_sample, log_flush_s=log_flush, device=device,
-                           native_sklearn=native_sklearn, load_before_serving=workers > 1)
+                           native_sklearn=native_sklearn, load_before_serving=workers > 1,
+                           trust_pickle=trust_pickle or settings.trust_pickle)
     if deployment is not None:
         from stead.serving.deployments import Deployments
         from stead.store import open_store

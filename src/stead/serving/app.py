@@ -49,6 +49,7 @@ class ServeOptions:
     log_flush_s: float = 5.0
     device: str | None = None  # PyTorch models: cpu, cuda, cuda:N or auto
     native_sklearn: bool = True  # run scikit-learn linear models with NumPy alone when possible
+    trust_pickle: bool = False  # load models whose files are pickles (stead.models.trust)
     # Load the model before taking connections (for --workers N, whose workers share one
     # socket: a request then never lands on a worker that is still loading while another
     # could answer it). Otherwise the server answers /v2/health/live at once, ready later.
@@ -56,7 +57,7 @@ class ServeOptions:
 
     def model_config(self) -> dict[str, Any]:
         """What every variant's model is loaded with (see ``stead.load_model``)."""
-        config: dict[str, Any] = {"stead.native_linear": self.native_sklearn}
+        config: dict[str, Any] = {"stead.native_linear": self.native_sklearn, "stead.trust_pickle": self.trust_pickle}
         if self.device is not None:
             config["device"] = self.device
         return config

@@ -1,4 +1,5 @@
-"""Auth: deny by default, 401 for anonymous calls, 403 without the needed permission,
+"""Auth: deny by default, 401 for anonymous calls, 404 without any permission (as for a
+missing resource), 403 with READ but not the level needed,
 a READ/EDIT/MANAGE matrix, basic and bearer credentials, no default accounts."""
 
 from __future__ import annotations
@@ -92,13 +93,18 @@ def test_bad_credentials_get_401(auth_api):
         assert r.status_code == 401 and r.json()["error_code"] == "UNAUTHENTICATED"
 
 
-def test_users_without_permission_get_403(auth_api):
+def test_users_without_permission_are_refused(auth_api):
+    """No permission at all: the answer for a missing resource (no existence oracle); admin routes: 403."""
     for prefix, endpoint in _all_endpoints(auth_api):
         if endpoint.access.resource in ("public", "authenticated"):
             continue
         r = _request(auth_api, prefix, endpoint, _basic("nobody"))
-        assert r.status_code == 403, (prefix + endpoint.path, r.status_code, r.text)
-        assert r.json()["error_code"] == "PERMISSION_DENIED"
+        if endpoint.access.resource == "admin":
+            assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED", (endpoint.path, r.text)
+        else:
+            assert r.status_code == 404, (prefix + endpoint.path, r.status_code, r.text)
+            assert r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+            assert "may not read it" in r.json()["message"]
 
 
 LEVEL = {"READ": 1, "EDIT": 2, "MANAGE": 3}
@@ -152,7 +158,7 @@ def test_creator_manages_and_search_is_filtered(auth_api):
     assert auth_api.post(f"{API}/experiments/delete", json={"experiment_id": own}, headers=h).status_code == 200
     eid, _ = auth_api.ids
     r = auth_api.post(f"{API}/runs/search", json={"experiment_ids": [own, eid]}, headers=h)
-    assert r.status_code == 403
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_passwords_are_hashed(auth_api):

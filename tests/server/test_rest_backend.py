@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stead.config import Settings
-from stead.errors import AlreadyExists, InvalidParameter, NotFound, PermissionDenied, Unauthenticated
+from stead.errors import AlreadyExists, InvalidParameter, NotFound, Unauthenticated
 from stead.tracking.records import Metric
 
 
@@ -109,7 +109,7 @@ def test_auth_with_password_and_token(tmp_path):
         admin = RestBackend(Settings(tracking_uri=url, tracking_username="admin", tracking_password="admin-password"))
         eid = admin.create_experiment("secured")
         alice = RestBackend(Settings(tracking_uri=url, tracking_token=token))
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):  # someone else's experiment is answered as a missing one
             alice.get_experiment(eid)
         own = alice.create_experiment("alices")
         assert alice.get_experiment(own).name == "alices"

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -256,12 +256,16 @@ class Registry:
         max_results: int | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
     ) -> Page[RegisteredModel]:
+        """``where``: more conditions on ``registered_models`` (a server's permission
+        filter), applied before paging so that pages stay full."""
         limit = _max_results(max_results, SEARCH_MODELS_DEFAULT, SEARCH_MODELS_MAX)
         offset = decode_offset_token(page_token)
         from stead.registry.search import model_conditions, model_order  # lark: loaded on first search
 
-        stmt = model_order(select(_RM).where(*model_conditions(filter_string)), order_by)
+        stmt = model_order(select(_RM).where(*model_conditions(filter_string), *where), order_by)
         with self.store.read() as conn:
             rows = conn.execute(stmt.offset(offset).limit(limit + 1)).all()
             items = self._models(conn, rows[:limit])
@@ -414,7 +418,10 @@ class Registry:
         max_results: int | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
     ) -> Page[ModelVersion]:
+        """``where``: more conditions on ``model_versions`` joined to ``registered_models``."""
         limit = _max_results(max_results, SEARCH_VERSIONS_DEFAULT, SEARCH_VERSIONS_MAX)
         offset = decode_offset_token(page_token)
         from stead.registry.search import version_conditions, version_order  # lark: loaded on first search
@@ -422,7 +429,7 @@ class Registry:
         stmt = (
             select(_MV, _RM.c.name.label("model_name"))
             .join(_RM, _RM.c.id == _MV.c.model_id)
-            .where(_MV.c.deleted_time.is_(None), *version_conditions(filter_string))
+            .where(_MV.c.deleted_time.is_(None), *version_conditions(filter_string), *where)
         )
         stmt = version_order(stmt, order_by)
         with self.store.read() as conn:

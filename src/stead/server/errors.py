@@ -2,6 +2,9 @@
 
 Every error a client sees is JSON ``{"error_code": ..., "message": ...}``; unexpected
 failures say ``INTERNAL_ERROR`` with a short message while the traceback goes to the log.
+No body shows where the server keeps things: every ``ServerContext`` registers its artifact
+root and store URL (``keep_private``), and each message names them only as "the artifact
+store" and "the metadata store" (a store message may quote them; the log keeps them).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import msgspec
 
 from stead.errors import SteadError, http_status_for
 
-__all__ = ["error_parts", "error_json", "internal_error_parts"]
+__all__ = ["error_parts", "error_json", "internal_error_parts", "keep_private", "public_message"]
 
 log = logging.getLogger("stead.server")
 _encode = msgspec.json.Encoder().encode
@@ -22,9 +25,26 @@ def error_json(code: str, message: str) -> bytes:
     return _encode({"error_code": code, "message": message})
 
 
+_PRIVATE: dict[str, str] = {}  # text no client may see -> what is shown instead
+
+
+def keep_private(text: str, shown_as: str) -> None:
+    """Never show ``text`` (a path or URL of this server's stores) in an error body."""
+    if text and len(text) > 1:
+        _PRIVATE[text] = shown_as
+
+
+def public_message(message: str) -> str:
+    """``message`` with every private text replaced, longest first."""
+    if any(text in message for text in _PRIVATE):
+        for text in sorted(_PRIVATE, key=len, reverse=True):
+            message = message.replace(text, _PRIVATE[text])
+    return message
+
+
 def error_parts(exc: SteadError) -> tuple[int, bytes]:
     """The HTTP status and body for a SteadError."""
-    return http_status_for(exc.code), error_json(exc.code, exc.message)
+    return http_status_for(exc.code), error_json(exc.code, public_message(exc.message))
 
 
 def internal_error_parts(exc: BaseException, where: str) -> tuple[int, bytes]:

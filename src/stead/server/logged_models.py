@@ -12,8 +12,6 @@ on an embedded store; remote clients ask ``GET /mlflow/logged-models/{model_id}`
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import secrets
 import time
@@ -28,6 +26,8 @@ from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall, Endpoint
 from stead.server.mlflow_json import opt_int, opt_list, opt_str, req_str, tags_of
 from stead.server.tables import logged_model_outputs, logged_model_params, logged_model_tags, logged_models
+from stead.server.visibility import sees_everything
+from stead.tracking import validation as v
 
 __all__ = ["ENDPOINTS", "RUN_ENDPOINTS", "logged_model_location", "MODEL_ID"]
 
@@ -127,13 +127,16 @@ def _get_json(ctx: ServerContext, model_id: str, *, allow_deleted: bool = False)
 
 
 def _pairs(params: dict[str, Any], name: str) -> dict[str, str]:
+    """Tags or params of a request, values cut at the run limits (8,000 and 6,000
+    characters), as the server cuts a run's: what a search compares stays bounded."""
+    limit = v.MAX_TAG_VAL_LENGTH if name == "tags" else v.MAX_PARAM_VAL_LENGTH
     out: dict[str, str] = {}
     for key, value in tags_of(params, name):
         if not isinstance(key, str) or not key:
             raise InvalidParameter(f"Invalid {name} key {key!r}: expected a non-empty string")
         if len(key) > 250:
             raise InvalidParameter(f"{name} key {key[:40]!r}... is longer than 250 characters")
-        out[key] = value if isinstance(value, str) else str(value)
+        out[key] = (value if isinstance(value, str) else str(value))[:limit]
     return out
 
 
@@ -182,6 +185,12 @@ def create(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     tags, params = _pairs(p, "tags"), _pairs(p, "params")
     now = _now()
     source_run_id = opt_str(p, "source_run_id") or None
+    if source_run_id is not None and not sees_everything(ctx, call.user):
+        from stead.server.auth import experiments_of_runs, require_experiments
+
+        # A version registered from this model copies its run's metrics: READ on that run.
+        require_experiments(ctx, call.user, "READ",
+                            [("Run", r, e) for r, e in experiments_of_runs(ctx, [source_run_id]).items()])
     with ctx.store.write() as conn:
         conn.execute(insert(_T).values(
             model_id=model_id, experiment_id=int(experiment.experiment_id), name=name or _random_name(),
@@ -249,154 +258,30 @@ def log_params(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
 # ---- search --------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)"""
-                    r"""|(?P<op>!=|<=|>=|=|<|>)|(?P<word>[A-Za-z_`][\w.`\-]*))""")
-_ATTRS = {"name": "name", "model_id": "model_id", "model_type": "model_type", "status": "status",
-          "source_run_id": "source_run_id", "creation_timestamp": "creation_timestamp_ms",
-          "creation_timestamp_ms": "creation_timestamp_ms", "creation_time": "creation_timestamp_ms",
-          "last_updated_timestamp": "last_updated_timestamp_ms",
-          "last_updated_timestamp_ms": "last_updated_timestamp_ms"}
-
-
-def _parse_filter(text: str | None) -> list[tuple[str, str, str, Any]]:
-    """``a = 'x' AND tags.t != 'y'`` -> [(kind, key, op, value)], kind attr/tags/params."""
-    if not text or not text.strip():
-        return []
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise InvalidParameter(f"Invalid filter string {text!r} near {text[pos:pos + 20]!r}")
-        kind = m.lastgroup or ""
-        tokens.append((kind, m.group(kind)))
-        pos = m.end()
-    clauses = []
-    i = 0
-    while i < len(tokens):
-        if i + 3 > len(tokens):
-            raise InvalidParameter(f"Invalid filter string {text!r}: expected <key> <op> <value>")
-        (k1, ident), (k2, op), (k3, value) = tokens[i:i + 3]
-        if k1 != "word":
-            raise InvalidParameter(f"Invalid filter string {text!r}: expected <key> <op> <value>")
-        if k2 == "word" and op.upper() in ("LIKE", "ILIKE"):
-            op = op.upper()
-        elif k2 != "op":
-            raise InvalidParameter(f"Invalid filter string {text!r}: unsupported comparison {op!r}")
-        if k3 == "str":
-            parsed: Any = value[1:-1]
-        elif k3 == "num":
-            parsed = float(value) if "." in value else int(value)
-        else:
-            raise InvalidParameter(f"Invalid filter string {text!r}: expected a quoted value or a number")
-        ident = ident.replace("`", "")
-        entity, _, key = ident.partition(".")
-        if key and entity in ("tags", "tag", "params", "param"):
-            clauses.append(("tags" if entity.startswith("tag") else "params", key, op, parsed))
-        elif not key and ident in _ATTRS:
-            clauses.append(("attr", _ATTRS[ident], op, parsed))
-        elif key and entity in ("attributes", "attribute", "attr") and key in _ATTRS:
-            clauses.append(("attr", _ATTRS[key], op, parsed))
-        else:
-            raise InvalidParameter(f"Invalid filter string {text!r}: unsupported key {ident!r}")
-        i += 3
-        if i < len(tokens):
-            if tokens[i][0] != "word" or tokens[i][1].upper() != "AND":
-                raise InvalidParameter(f"Invalid filter string {text!r}: join clauses with AND")
-            i += 1
-            if i >= len(tokens):
-                raise InvalidParameter(f"Invalid filter string {text!r}: nothing after AND")
-    return clauses
-
-
-def _like(pattern: str, value: str, *, fold: bool) -> bool:
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if fold else re.DOTALL) is not None
-
-
-def _compare(actual: Any, op: str, wanted: Any) -> bool:
-    if actual is None:
-        return op == "!="
-    if op in ("LIKE", "ILIKE"):
-        return _like(str(wanted), str(actual), fold=op == "ILIKE")
-    if isinstance(actual, int) and not isinstance(wanted, (int, float)):
-        try:
-            wanted = int(wanted)
-        except ValueError:
-            raise InvalidParameter(f"Invalid value {wanted!r}: expected a number") from None
-    if isinstance(actual, str):
-        wanted = str(wanted)
-    ops = {"=": actual == wanted, "!=": actual != wanted}
-    if op in ops:
-        return ops[op]
-    return {"<": actual < wanted, ">": actual > wanted, "<=": actual <= wanted, ">=": actual >= wanted}[op]
-
-
 def search(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    from stead.server.logged_model_search import search_statement
+    from stead.tracking.paging import decode_offset_token, encode_offset_token
+
     p = call.params
     experiment_ids = [str(e) for e in opt_list(p, "experiment_ids")]
     if not experiment_ids:
         raise InvalidParameter("Missing value for required parameter 'experiment_ids'.")
-    clauses = _parse_filter(opt_str(p, "filter"))
     max_results = opt_int(p, "max_results") or _MAX_RESULTS_DEFAULT
     if not 0 < max_results <= _MAX_RESULTS_LIMIT:
         raise InvalidParameter(f"Invalid value {max_results} for parameter 'max_results': it must be at most "
                                f"{_MAX_RESULTS_LIMIT}")
-    order = []
-    for ob in opt_list(p, "order_by"):
-        if not isinstance(ob, dict) or not ob.get("field_name"):
-            raise InvalidParameter(f"Invalid order_by {ob!r}: expected {{'field_name': ..., 'ascending': ...}}")
-        field = _ATTRS.get(str(ob["field_name"]))
-        if field is None:
-            raise InvalidParameter(f"Invalid order by field name: {ob['field_name']}")
-        order.append((field, ob.get("ascending", True) is not False))
-    token = opt_str(p, "page_token")
-    offset = 0
-    if token:
-        try:
-            offset = int(json.loads(base64.b64decode(token))["offset"])
-        except (ValueError, KeyError, TypeError):
-            raise InvalidParameter(f"Invalid page token {token!r}") from None
     try:
         ids = [int(e) for e in experiment_ids]
     except ValueError:
         raise InvalidParameter(f"Invalid experiment ids {experiment_ids!r}") from None
+    offset = decode_offset_token(opt_str(p, "page_token"))
+    stmt = search_statement(ids, opt_str(p, "filter"), opt_list(p, "order_by"))
     with ctx.store.read() as conn:
-        rows = list(conn.execute(select(_T).where(_T.c.experiment_id.in_(ids), _T.c.lifecycle_stage == "active")))
-        model_ids = [r.model_id for r in rows]
-        extra: dict[str, dict[str, dict[str, str]]] = {"tags": {}, "params": {}}
-        if model_ids and any(c[0] != "attr" for c in clauses):
-            for kind, table in (("tags", logged_model_tags), ("params", logged_model_params)):
-                for t in conn.execute(select(table).where(table.c.model_id.in_(model_ids))):
-                    extra[kind].setdefault(t.model_id, {})[t.key] = t.value
-
-        def keep(r: Any) -> bool:
-            for kind, key, op, wanted in clauses:
-                if kind == "attr":
-                    actual = getattr(r, key)
-                    if key == "status":
-                        actual = STATUSES.get(actual, "")
-                        wanted = STATUSES.get(wanted, wanted) if isinstance(wanted, int) else wanted
-                else:
-                    actual = extra[kind].get(r.model_id, {}).get(key)
-                if not _compare(actual, op, wanted):
-                    return False
-            return True
-
-        rows = [r for r in rows if keep(r)]
-        rows.sort(key=lambda r: r.model_id)
-        keys = order + ([] if any(f == "creation_timestamp_ms" for f, _ in order) else [("creation_timestamp_ms", False)])
-        for field, ascending in reversed(keys):
-            present = [r for r in rows if getattr(r, field) is not None]
-            missing = [r for r in rows if getattr(r, field) is None]
-            present.sort(key=lambda r: getattr(r, field), reverse=not ascending)
-            rows = present + missing
-        page = rows[offset:offset + max_results]
+        rows = list(conn.execute(stmt.offset(offset).limit(max_results + 1)))
+        page = rows[:max_results]
         out: dict[str, Any] = {"models": _model_json(conn, page)} if page else {}
-    if len(rows) > offset + max_results:
-        out["next_page_token"] = base64.b64encode(json.dumps({"offset": offset + max_results}).encode()).decode()
+    if len(rows) > max_results:
+        out["next_page_token"] = encode_offset_token(offset + max_results)
     return out
 
 
@@ -411,6 +296,11 @@ def log_outputs(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
         if not isinstance(m, dict):
             raise InvalidParameter(f"Invalid model output {m!r}: expected {{'model_id': ..., 'step': ...}}")
         items.append((req_str(m, "model_id"), opt_int(m, "step") or 0))
+    from stead.server.auth import require_experiments
+
+    # Linking a run to a logged model shows the model on the run: READ on the model's experiment.
+    require_experiments(ctx, call.user, "READ",
+                        [("Logged model", m, experiment_of_model(ctx.store, m)) for m, _ in items])
     with ctx.store.write() as conn:
         for model_id, step in items:
             _row(conn, model_id)

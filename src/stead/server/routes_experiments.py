@@ -1,52 +1,31 @@
-"""MLflow experiment endpoints: create, get, get-by-name, search, update, delete, restore, tags."""
+"""MLflow experiment endpoints: create, get, get-by-name, search, update, delete, restore, tags.
+
+A search returns only the experiments the caller may read (``visibility``), filtered in SQL
+before paging; a new experiment's ``artifact_location`` is checked by ``locations``."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from stead.errors import InvalidParameter, NotFound
+from stead.errors import NotFound
 from stead.server.context import ServerContext
 from stead.server.endpoint import AUTHENTICATED, Access, ApiCall, Endpoint
+from stead.server.locations import check_artifact_location
 from stead.server.mlflow_json import experiment_json, opt_int, opt_list, opt_str, req_str, tags_of, view_type_of
+from stead.server.visibility import readable_experiments
 
-__all__ = ["ENDPOINTS", "check_artifact_location"]
+__all__ = ["ENDPOINTS"]
 
 _READ = Access("experiment", "READ")
 _EDIT = Access("experiment", "EDIT")
 _MANAGE = Access("experiment", "MANAGE")
-_REMOTE_SCHEMES = ("mlflow-artifacts:", "s3://", "gs://", "wasbs://", "abfss://", "hdfs://", "oss://")
-
-
-def check_artifact_location(ctx: ServerContext, location: str) -> str:
-    """Refuse a location that would make the server (or its clients) touch the server's own
-    files outside the artifact root: ``file:`` URIs, local paths, traversal, odd characters."""
-    if any(ord(c) < 32 for c in location) or "\\" in location:
-        raise InvalidParameter(f"Invalid artifact_location {location!r}: control characters or backslashes")
-    lowered = location.lower()
-    if lowered.startswith(_REMOTE_SCHEMES):
-        rest = location.split(":", 1)[1]
-        if any(seg == ".." for seg in rest.split("/")) or "%2e" in lowered or "%2f" in lowered:
-            raise InvalidParameter(f"Invalid artifact_location {location!r}: it contains '..' or encoded parts")
-        return location
-    root = getattr(ctx.artifacts, "root", None)
-    path = location[len("file://"):] if lowered.startswith("file://") else location
-    if root is not None and path.startswith("/") and "%" not in path:
-        real = os.path.realpath(path)
-        real_root = os.path.realpath(root)
-        if real.startswith(real_root.rstrip("/") + "/"):
-            return location
-    raise InvalidParameter(
-        f"Invalid artifact_location {location!r}: a stead server keeps artifacts behind its proxy; leave "
-        "artifact_location empty, or use an object-store URI (s3://...) or mlflow-artifacts:/..."
-    )
 
 
 def create(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     name = req_str(call.params, "name")
     location = opt_str(call.params, "artifact_location") or None
     if location:
-        location = check_artifact_location(ctx, location)
+        location = check_artifact_location(ctx, location, call.user)
     tags = dict(tags_of(call.params))
     experiment_id = ctx.backend.create_experiment(name, location, tags)
     if ctx.users is not None and call.user is not None and not call.user.is_admin:
@@ -67,6 +46,8 @@ def get_by_name(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
 
 def search(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
+    from stead.store.tables import experiments
+
     p = call.params
     max_results = opt_int(p, "max_results")
     page = ctx.backend.search_experiments(
@@ -75,16 +56,11 @@ def search(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
         opt_str(p, "filter") or None,
         [str(o) for o in opt_list(p, "order_by")],
         opt_str(p, "page_token") or None,
+        where=readable_experiments(ctx, call.user, experiments.c.experiment_id),
     )
-    items = page.items
-    user = call.user
-    if ctx.users is not None and user is not None and not user.is_admin:
-        # Only experiments the user may read (the page may come back shorter).
-        levels = ctx.users.experiment_levels(user, [e.experiment_id for e in items])
-        items = [e for e in items if levels.get(e.experiment_id, 0) >= 1]
     out: dict[str, Any] = {}
-    if items:
-        out["experiments"] = [experiment_json(e) for e in items]
+    if page.items:
+        out["experiments"] = [experiment_json(e) for e in page.items]
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out

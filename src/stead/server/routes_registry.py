@@ -1,7 +1,10 @@
 """MLflow model-registry endpoints: registered models, model versions, aliases, stages.
 
 Thin adapters over ``stead.registry.service.Registry``: read the request fields, call the
-service, answer MLflow's JSON shapes. A version's ``source`` is checked by the service
+service, answer MLflow's JSON shapes. Searches return only the models the caller may read
+(``visibility``, filtered in SQL before paging); creating a version needs READ on whatever
+its source and run id name (a run, another model's version, a logged model, an artifact
+path), since the version copies their files, metrics, git commit and signature. A version's ``source`` is checked by the service
 (``stead.registry.sources``): nothing outside the artifact store is accepted. Two
 stead-only endpoints (alias history, rollback) live under ``/stead/registered-models/``.
 """
@@ -11,12 +14,13 @@ from __future__ import annotations
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from stead.errors import InvalidParameter, NotFound
+from stead.errors import InvalidParameter, NotFound, PermissionDenied
 from stead.registry.mlflow_json import alias_event_json, model_version_json, registered_model_json
 from stead.registry.service import Registry
 from stead.server.context import ServerContext
 from stead.server.endpoint import AUTHENTICATED, Access, ApiCall, Endpoint
 from stead.server.mlflow_json import opt_int, opt_list, opt_str, req_str, tags_of
+from stead.server.visibility import readable_models
 
 __all__ = ["ENDPOINTS", "registry_of"]
 
@@ -126,7 +130,10 @@ def delete_model(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
 
 def search_models(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
-    page = registry_of(ctx).search_registered_models(**_search_args(call.params))
+    from stead.registry.tables import registered_models
+
+    where = readable_models(ctx, call.user, registered_models.c.name)
+    page = registry_of(ctx).search_registered_models(**_search_args(call.params), where=where)
     out: dict[str, Any] = {"registered_models": [registered_model_json(m) for m in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
@@ -202,6 +209,57 @@ def _logged_model(ctx: ServerContext, model_id: str) -> Any:
     return row
 
 
+def _source_path(ctx: ServerContext, source: str) -> str | None:
+    """The path inside the artifact store that an artifact ``source`` names (None: outside,
+    which the registry's source check refuses)."""
+    from urllib.parse import unquote, urlsplit
+
+    from stead.artifacts.paths import normalize_artifact_path
+    from stead.registry.sources import relative_to_root
+
+    if source.startswith("mlflow-artifacts:"):
+        parts = urlsplit(source)
+        return None if parts.netloc else normalize_artifact_path(unquote(parts.path).lstrip("/"))
+    return relative_to_root(source, ctx.artifacts.root_uri)
+
+
+def _require_runs_read(ctx: ServerContext, call: ApiCall, run_ids: list[str]) -> None:
+    from stead.server.auth import experiments_of_runs, require_experiments
+    from stead.server.visibility import sees_everything
+
+    if run_ids and not sees_everything(ctx, call.user):
+        named = [("Run", r, e) for r, e in experiments_of_runs(ctx, sorted(set(run_ids))).items()]
+        require_experiments(ctx, call.user, "READ", named)
+
+
+def _require_source_read(ctx: ServerContext, call: ApiCall, source: str, model_experiment: str | None) -> None:
+    """A version copies what its source and run hold (files, metrics, git commit,
+    signature): the caller needs READ on whatever ``source`` names."""
+    from stead.registry.sources import parse_runs_uri
+    from stead.registry.uris import logged_model_id_of, parse_model_uri
+    from stead.server.auth import experiment_of_artifact_path, require_experiments, require_model
+    from stead.server.visibility import sees_everything
+
+    if sees_everything(ctx, call.user):
+        return
+    model_id = logged_model_id_of(source)
+    if model_id is not None:
+        require_experiments(ctx, call.user, "READ", [("Logged model", model_id, model_experiment)])
+    elif source.startswith("models:"):
+        require_model(ctx, call.user, "READ", parse_model_uri(source).name)
+    elif source.startswith("runs:"):
+        _require_runs_read(ctx, call, [parse_runs_uri(source)[0]])
+    else:
+        path = _source_path(ctx, source)
+        if path is None:
+            return  # outside the artifact store: the registry refuses it
+        exp = experiment_of_artifact_path(path)
+        if exp is None:
+            raise PermissionDenied("Only admins may register a model version from outside an experiment's "
+                                   "artifact folder")
+        require_experiments(ctx, call.user, "READ", [("Artifact path", source, exp)])
+
+
 def create_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     from stead.registry.uris import logged_model_id_of
 
@@ -210,15 +268,23 @@ def create_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     run_id = opt_str(p, "run_id") or None
     model_id = opt_str(p, "model_id") or None
     source_model = logged_model_id_of(source)
+    model_experiment = None
     if source_model is not None:
-        # MLflow 3 registers a logged model by ``models:/m-<id>``; like MLflow, the version
-        # takes its run from the model when the request names none.
         if model_id != source_model:
             raise InvalidParameter(f"Invalid model version source: '{source}'. The model_id request parameter "
                                    "must identify the resource that contains the source.")
+        from stead.server.logged_models import experiment_of_model
+
+        model_experiment = experiment_of_model(ctx.store, source_model)
+    _require_source_read(ctx, call, source, model_experiment)
+    _require_runs_read(ctx, call, [run_id] if run_id else [])
+    if source_model is not None:
+        # MLflow 3 registers a logged model by ``models:/m-<id>``; like MLflow, the version
+        # takes its run from the model when the request names none (and that run is read too).
         row = _logged_model(ctx, source_model)
-        if run_id is None:
-            run_id = row.source_run_id or None
+        if run_id is None and row.source_run_id:
+            run_id = row.source_run_id
+            _require_runs_read(ctx, call, [run_id])
     mv = registry_of(ctx).create_model_version(
         req_str(p, "name"), source, run_id, dict(tags_of(p)),
         opt_str(p, "run_link"), opt_str(p, "description"), user_id=_user(call),
@@ -246,7 +312,10 @@ def delete_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
 
 def search_versions(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
-    page = registry_of(ctx).search_model_versions(**_search_args(call.params))
+    from stead.registry.tables import registered_models
+
+    where = readable_models(ctx, call.user, registered_models.c.name)
+    page = registry_of(ctx).search_model_versions(**_search_args(call.params), where=where)
     out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -157,14 +157,18 @@ class SqlExperiments:
         filter_string: str | None = None,
         order_by: list[str] | None = None,
         page_token: str | None = None,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
     ) -> Page[Experiment]:
+        """``where``: more conditions on ``experiments`` (a server's permission filter),
+        applied before paging so that pages stay full."""
         from stead.tracking.search import apply_experiment_search
 
         if not 1 <= max_results <= 50000:
             raise InvalidParameter(f"max_results must be between 1 and 50000, got {max_results}")
         offset = decode_offset_token(page_token)
         stmt = select(experiments.c.experiment_id).where(
-            experiments.c.lifecycle_stage.in_(view_type.stages())
+            experiments.c.lifecycle_stage.in_(view_type.stages()), *where
         )
         stmt = apply_experiment_search(stmt, filter_string, order_by)
         stmt = stmt.offset(offset).limit(max_results + 1)

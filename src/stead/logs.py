@@ -93,6 +93,7 @@ def configure(fmt: str, *, static: dict[str, Any] | None = None) -> dict[str, An
     _json = config is not None
     if config is not None:
         logging.config.dictConfig(config)
+        logging.captureWarnings(True)  # a Python warning is a log line too, not free text on stderr
     return config
 
 

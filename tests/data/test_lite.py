@@ -58,10 +58,10 @@ def test_lite_refuses_stores_that_are_not_current(tmp_path: Path, local_project)
     (Path.cwd() / "ds" / "a.bin").write_bytes(b"b")
     with pytest.raises(SchemaTooNew):  # the SQLAlchemy path explains
         stead.data.add("ds", settings=local_project)
-    db.execute("DELETE FROM alembic_version WHERE version_num IN ('9999_from_the_future', '0300_data')")
+    db.execute("DELETE FROM alembic_version WHERE version_num IN ('9999_from_the_future', '0301_data_remotes')")
     db.commit()
     assert open_lite(url) is None  # the data branch is not applied: migrate first
-    db.execute("INSERT INTO alembic_version VALUES ('0300_data')")
+    db.execute("INSERT INTO alembic_version VALUES ('0301_data_remotes')")
     db.commit()
     lite = open_lite(url)
     assert lite is not None

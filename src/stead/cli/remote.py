@@ -9,12 +9,15 @@ from stead.cli.output import print_json, print_table, success
 
 app = typer.Typer(no_args_is_help=True)
 
+LOCAL_OPTION = typer.Option(
+    False, "--local", "-l", help="This home only (remotes.toml): an override of the team's remotes."
+)
 
-def _config():  # type: ignore[no-untyped-def]
-    from stead.data.remotes import RemoteConfig
-    from stead.data.workspace import Workspace
 
-    return RemoteConfig(Workspace.from_settings(settings()).home)
+def _remotes():  # type: ignore[no-untyped-def]
+    from stead.data.remote_config import Remotes
+
+    return Remotes(settings())
 
 
 @app.command("add")
@@ -23,33 +26,37 @@ def add(
     url: str = typer.Argument(..., help="A folder path or s3://bucket/prefix."),
     default: bool = typer.Option(False, "--default", "-d", help="Make it the default remote."),
     force: bool = typer.Option(False, "--force", "-f", help="Replace a remote of that name."),
+    local: bool = LOCAL_OPTION,
 ) -> None:
-    """Add a data remote (the first one added is the default).
+    """Add a data remote for the whole team (kept in the metadata store; the first one is the
+    default), or with --local for this home only.
 
     Example: stead remote add origin s3://my-bucket/stead-data
     """
-    _config().add(name, url, default=default, force=force)
-    success(f"Added remote {name!r} -> {url}")
+    recorded = _remotes().add(name, url, default=default, force=force, local=local)
+    success(f"Added remote {name!r} -> {recorded}" + (" (this home only)" if local else ""))
 
 
 @app.command("list")
 def list_remotes(as_json: bool = JSON_OPTION) -> None:
-    """List the data remotes.
+    """List the data remotes: the team's and this home's (which override them).
 
     Example: stead remote list --json
     """
-    remotes, default = _config().load()
+    rows = _remotes().listing()
     if as_json:
-        print_json([{"name": n, "url": u, "default": n == default} for n, u in remotes.items()])
+        print_json(rows)
         return
-    print_table("Remotes", ["name", "url", "default"], [(n, u, "*" if n == default else "") for n, u in remotes.items()])
+    print_table("Remotes", ["name", "url", "default", "scope"],
+                [(r["name"], r["url"], "*" if r["default"] else "",
+                  f"{r['scope']} (overrides the team's)" if r["overrides"] else r["scope"]) for r in rows])
 
 
 @app.command("remove")
-def remove(name: str = typer.Argument(..., help="The remote's name.")) -> None:
+def remove(name: str = typer.Argument(..., help="The remote's name."), local: bool = LOCAL_OPTION) -> None:
     """Remove a data remote (its objects are left where they are).
 
     Example: stead remote remove origin
     """
-    _config().remove(name)
-    success(f"Removed remote {name!r}")
+    _remotes().remove(name, local=local)
+    success(f"Removed remote {name!r}" + (" from this home" if local else ""))

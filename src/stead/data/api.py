@@ -153,12 +153,44 @@ def _fetch_missing(s: "Settings", ws: Workspace, objects: dict[str, int], remote
     cache = ws.cache()
     if all(cache.has(d) for d in objects):
         return
-    from stead.data.remotes import RemoteConfig
+    from stead.data.remote_config import Remotes
 
-    remotes, default = RemoteConfig(ws.home).load()
-    if remote is None and default is None:
+    if remote is None and Remotes(s).default() is None:
         return  # checkout reports what is missing
     pull(remote=remote, objects=objects, settings=s)
+
+
+def _resolve(s: "Settings", ws: Workspace, ref: str, remote: str | None):  # type: ignore[no-untyped-def]
+    """``(version, manifest)`` of ``ref``; a version the store lacks is looked up in the
+    remote's version index (a fresh home learns it there, see ``stead.data.catalog``)."""
+    from stead.errors import NotFound
+
+    store = _store(s)
+    try:
+        return _manifest(store, ref)
+    except NotFound:
+        from stead.data.remote_config import Remotes
+
+        if remote is None and Remotes(s).default() is None:
+            raise
+    finally:
+        store.dispose()
+    _learn(s, ws, remote)
+    store = _store(s)
+    try:
+        return _manifest(store, ref)
+    finally:
+        store.dispose()
+
+
+def _learn(s: "Settings", ws: Workspace, remote: str | None) -> list[tuple[str, str]]:
+    """Record the versions the remote's index has and the store lacks; the failures."""
+    from stead.data.catalog import learn
+    from stead.data.remote_config import Remotes
+    from stead.data.remotes import open_remote
+
+    _name, url = Remotes(s).get(remote)
+    return learn(ws.cache(), open_remote(url, s.aws), s.resolved_store_url)[1]
 
 
 def checkout(
@@ -177,11 +209,7 @@ def checkout(
 
     s = _settings(settings)
     ws = Workspace.from_settings(s)
-    store = _store(s)
-    try:
-        version, manifest = _manifest(store, ref)
-    finally:
-        store.dispose()
+    version, manifest = _resolve(s, ws, ref, remote)
     ws.cache().put_bytes(manifest.to_bytes())
     _fetch_missing(s, ws, manifest.objects(), remote)
     if to is None:
@@ -313,24 +341,26 @@ def get(
 
 
 def remotes(settings: "Settings | None" = None):  # type: ignore[no-untyped-def]
-    """The named remotes of this project (``RemoteConfig``)."""
-    from stead.data.remotes import RemoteConfig
+    """The named remotes of this project: the team's, overridden by this home's (``Remotes``)."""
+    from stead.data.remote_config import Remotes
 
-    return RemoteConfig(Workspace.from_settings(_settings(settings)).home)
+    return Remotes(_settings(settings))
 
 
 def _objects_for(
     s: "Settings", ws: Workspace, targets: Sequence[str], all_versions: bool
-) -> tuple[dict[str, int | None], list[str]]:
+) -> tuple[dict[str, int | None], list[str], list[tuple[str, int, str]]]:
     """Objects (name -> size) of the targets: pointer files or paths, ``name@version``
-    references, or every pointer of the project; plus the manifests' own names."""
+    references, or every pointer of the project; the manifests' own names; and the
+    versions they are, as ``(name, version, manifest)``."""
     from stead.data.manifest import Manifest
     from stead.data.pointer import read_pointer
 
     objects: dict[str, int | None] = {}
     manifests: list[str] = []
+    versions: list[tuple[str, int, str]] = []
     cache = ws.cache()
-    refs = [t for t in targets if "@" in str(t) or str(t).startswith("data:/")]
+    refs = _refs(targets)
     paths = [t for t in targets if t not in refs]
     if all_versions or refs:
         from stead.data import service
@@ -342,22 +372,30 @@ def _objects_for(
                     cache.put_bytes(text.encode())
                     manifests.append(digest)
                     objects.update(Manifest.from_bytes(text.encode()).objects())
+                versions += [(v.name, v.version, v.manifest_hash)
+                             for v in service.versions_of(store, sorted(service.known_versions(store)))]
             for ref in refs:
-                _v, m = _manifest(store, ref)
+                v, m = _manifest(store, ref)
                 cache.put_bytes(m.to_bytes())
                 manifests.append(m.digest)
                 objects.update(m.objects())
+                versions.append((v.name, v.version, v.manifest_hash))
         finally:
             store.dispose()
     if paths or not (refs or all_versions):
         for pf in _pointer_files(ws, paths):
             p = read_pointer(pf)
             manifests.append(p.manifest)
+            versions.append((p.name, p.version, p.manifest))
             try:
-                objects.update(Manifest.from_bytes(cache.read_bytes(p.manifest)).objects())
+                objects.update(Manifest.from_bytes(cache.read_bytes(p.manifest), f"The manifest of {pf}").objects())
             except OSError:
                 pass  # pull fetches the manifest first
-    return objects, manifests
+    return objects, manifests, versions
+
+
+def _refs(targets: Sequence[str]) -> list[str]:
+    return [t for t in targets if "@" in str(t) or str(t).startswith("data:/")]
 
 
 def push(
@@ -369,19 +407,29 @@ def push(
     settings: "Settings | None" = None,
     progress: "Progress | None" = None,
 ) -> "TransferResult":
-    """Send the objects of the targets (default: every pointer in the project) to a remote."""
+    """Send the objects of the targets (default: every pointer in the project) to a remote,
+    then their versions' records (the remote's version index, ``stead.data.catalog``)."""
+    from stead.data.catalog import publish
+    from stead.data.lite import run
     from stead.data.push import push as push_objects
-    from stead.data.remotes import RemoteConfig, open_remote
+    from stead.data.remote_config import Remotes
+    from stead.data.remotes import open_remote
 
     s = _settings(settings)
     ws = Workspace.from_settings(s)
-    _name, url = RemoteConfig(ws.home).get(remote)
-    objects, manifests = _objects_for(s, ws, targets, all_versions)
+    _name, url = Remotes(s).get(remote)
+    objects, manifests, versions = _objects_for(s, ws, targets, all_versions)
     cache = ws.cache()
     for m in manifests:
         objects[m] = os.stat(cache.path(m)).st_size if cache.has(m) else 0
-    return push_objects(cache, open_remote(url, s.aws), {d: z or 0 for d, z in objects.items()},
-                        manifests=manifests, jobs=jobs, progress=progress)
+    rem = open_remote(url, s.aws)
+    result = push_objects(cache, rem, {d: z or 0 for d, z in objects.items()},
+                          manifests=manifests, jobs=jobs, progress=progress)
+    if result.ok and versions:  # a remote never indexes a version whose objects it lacks
+        wanted = {(n, v): m for n, v, m in versions}
+        records = run(s.resolved_store_url, "versions_of", sorted(wanted))
+        result.failed += publish(rem, [r for r in records if wanted[(r.name, r.version)] == r.manifest_hash])
+    return result
 
 
 def pull(
@@ -395,28 +443,35 @@ def pull(
     settings: "Settings | None" = None,
     progress: "Progress | None" = None,
 ) -> "TransferResult":
-    """Fetch the targets' objects (default: every pointer in the project) from a remote,
-    then check the pointers' data out (unless ``checkout=False``)."""
+    """Learn the versions the remote's index has and the store lacks, fetch the targets'
+    objects (default: every pointer in the project), then check the pointers' data out
+    (unless ``checkout=False``)."""
+    from stead.data.catalog import learn
     from stead.data.pull import fetch_one
     from stead.data.pull import pull as pull_objects
-    from stead.data.remotes import RemoteConfig, open_remote
+    from stead.data.remote_config import Remotes
+    from stead.data.remotes import open_remote
+
     s = _settings(settings)
     ws = Workspace.from_settings(s)
-    _name, url = RemoteConfig(ws.home).get(remote)
+    _name, url = Remotes(s).get(remote)
     rem = open_remote(url, s.aws)
     cache = ws.cache()
     failed: list[tuple[str, str]] = []
+    refs = _refs(targets)
+    paths = [t for t in targets if t not in refs]
     with CacheLock(ws):
         if objects is None:
             from stead.data.pointer import read_pointer
 
-            wanted = [read_pointer(pf).manifest for pf in _pointer_files(ws, [t for t in targets if "@" not in t])]
+            failed += learn(cache, rem, s.resolved_store_url)[1]
+            wanted = [read_pointer(pf).manifest for pf in _pointer_files(ws, paths)] if paths or not refs else []
             for m in wanted:
                 if not cache.has(m):
                     bad = fetch_one(cache, rem, m, None)
                     if bad:
                         failed.append(bad)
-            objs, _m = _objects_for(s, ws, targets, False)
+            objs, _m, _v = _objects_for(s, ws, targets, False)
         else:
             objs = dict(objects)
         result = pull_objects(cache, rem, objs, jobs=jobs, progress=progress)
@@ -425,9 +480,8 @@ def pull(
     if not result.ok:
         return result
     if checkout and objects is None:
-        refs = [t for t in targets if "@" in t]
-        checkout_pointers([t for t in targets if t not in refs], force=force, settings=s, verified=result.done,
-                          fetched=fetched)
+        if paths or not refs:
+            checkout_pointers(paths, force=force, settings=s, verified=result.done, fetched=fetched)
         for ref in refs:
             _checkout_ref(ref, force=force, settings=s)
     return result

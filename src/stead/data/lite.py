@@ -24,7 +24,7 @@ from stead.data.manifest import Manifest
 from stead.data.records import DatasetVersion
 from stead.errors import BackendUnavailable
 
-__all__ = ["LiteStore", "open_lite"]
+__all__ = ["LiteStore", "open_lite", "run"]
 
 _MIGRATIONS = Path(__file__).resolve().parents[1] / "store" / "migrations" / "versions"
 _FIELD = re.compile(r"^(revision|down_revision|depends_on)\s*=\s*(.+?)\s*$", re.M)
@@ -33,6 +33,12 @@ _SUMMARY = (
     "SELECT d.name, v.version, v.manifest_hash, v.path, v.kind, v.num_files, v.num_bytes, v.user_id, "
     "v.run_id, v.message, v.creation_time FROM dataset_versions v JOIN datasets d ON d.dataset_id = v.dataset_id "
     "WHERE v.dataset_id = ? ORDER BY v.version DESC LIMIT 1"
+)
+
+_ONE = (
+    "SELECT d.name, v.version, v.manifest_hash, v.path, v.kind, v.num_files, v.num_bytes, v.user_id, "
+    "v.run_id, v.message, v.creation_time, v.profile FROM dataset_versions v JOIN datasets d "
+    "ON d.dataset_id = v.dataset_id WHERE d.name = ? AND v.version = ?"
 )
 
 
@@ -75,7 +81,8 @@ def _is_current(conn: sqlite3.Connection) -> bool:
 
 
 class LiteStore:
-    """An open SQLite metadata store whose schema is current; only what ``add`` needs."""
+    """An open SQLite metadata store whose schema is current; only what ``add``, ``push``
+    and ``pull`` need."""
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
@@ -83,6 +90,51 @@ class LiteStore:
 
     def dispose(self) -> None:
         self._conn.close()
+
+    # What push and pull need (``stead.data.service`` has the same functions).
+
+    def remotes(self) -> tuple[dict[str, str], str | None]:
+        rows = self._conn.execute("SELECT name, url, is_default FROM data_remotes ORDER BY name").fetchall()
+        return {r[0]: r[1] for r in rows}, next((r[0] for r in rows if r[2]), None)
+
+    def known_versions(self) -> set[tuple[str, int]]:
+        return set(self._conn.execute(
+            "SELECT d.name, v.version FROM dataset_versions v JOIN datasets d ON d.dataset_id = v.dataset_id"
+        ).fetchall())
+
+    def import_versions(self, items: list[tuple[DatasetVersion, Manifest]]) -> int:
+        """``service.import_versions``: versions learnt from a remote, under their own numbers."""
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        done = 0
+        try:
+            for v, manifest in items:
+                row = db.execute("SELECT dataset_id FROM datasets WHERE name = ?", (v.name,)).fetchone()
+                dataset_id = row[0] if row is not None else db.execute(
+                    "INSERT INTO datasets (name, description, creation_time, last_update_time) VALUES (?, '', ?, ?)",
+                    (v.name, v.creation_time, v.creation_time),
+                ).lastrowid
+                done += db.execute(
+                    "INSERT OR IGNORE INTO dataset_versions (dataset_id, version, manifest_hash, manifest, path, kind, "
+                    "num_files, num_bytes, profile, user_id, run_id, message, creation_time) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (dataset_id, v.version, manifest.digest, manifest.to_bytes().decode(), v.path, v.kind,
+                     manifest.num_files, manifest.num_bytes, json.dumps(v.profile) if v.profile else None, v.user_id,
+                     v.run_id, v.message, v.creation_time),
+                ).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return done
+
+    def versions_of(self, wanted: list[tuple[str, int]]) -> list[DatasetVersion]:
+        out = []
+        for name, version in wanted:
+            row = self._conn.execute(_ONE, (name, version)).fetchone()
+            if row is not None:
+                out.append(DatasetVersion(*row[:-1], profile=json.loads(row[-1]) if row[-1] else None))
+        return out
 
     def record_version(
         self,
@@ -163,3 +215,23 @@ def open_lite(url: str) -> LiteStore | None:
         conn.close()
         return None
     return LiteStore(conn, path)
+
+
+def run(url: str, what: str, *args: Any) -> Any:
+    """Run ``what`` (a method of ``LiteStore`` and a function of ``stead.data.service``
+    alike: the reads of push and pull, and recording versions learnt from a remote) through
+    ``sqlite3`` when the store allows, else through SQLAlchemy."""
+    lite = open_lite(url)
+    if lite is not None:
+        try:
+            return getattr(lite, what)(*args)
+        finally:
+            lite.dispose()
+    from stead.data import service
+    from stead.store import open_store
+
+    store = open_store(url)
+    try:
+        return getattr(service, what)(store, *args)
+    finally:
+        store.dispose()

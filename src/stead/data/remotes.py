@@ -1,24 +1,23 @@
 """Remotes: where ``push`` sends cache objects and ``pull`` fetches them.
 
 A remote is a URL: a local folder (or ``file://``) or ``s3://bucket/prefix``; objects live
-under ``<url>/blake3/ab/cdef...``. Remotes are named in ``<home>/remotes.toml``. Backends
-are chosen by scheme and imported on use (``s3fs`` only for ``s3://``).
+under ``<url>/blake3/ab/cdef...``. Backends
+are chosen by scheme and imported on use (``s3fs`` only for ``s3://``). Which remotes a
+project names is ``stead.data.remote_config``'s part.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from stead.errors import AlreadyExists, BackendUnavailable, InvalidParameter, MissingExtra, NotFound
+from stead.errors import BackendUnavailable, InvalidParameter, MissingExtra
 
-__all__ = ["Remote", "LocalRemote", "S3Remote", "open_remote", "RemoteConfig", "PREFIX"]
+__all__ = ["Remote", "LocalRemote", "S3Remote", "open_remote", "PREFIX"]
 
 PREFIX = "blake3"
-_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,63}$")
 
 class Remote(Protocol):
     """The few things a transfer needs from a remote."""
@@ -45,6 +44,18 @@ class Remote(Protocol):
         ...
 
     def delete(self, digest: str) -> None: ...
+
+    def put_meta(self, key: str, data: bytes) -> None:
+        """Write a small named file (``versions/<name>/<n>.json``), atomically."""
+        ...
+
+    def get_meta(self, key: str) -> bytes:
+        """A small named file's bytes; ``FileNotFoundError`` if absent."""
+        ...
+
+    def list_meta(self, prefix: str) -> list[str]:
+        """The keys below ``prefix`` (``versions/``)."""
+        ...
 
 class LocalRemote:
     """A folder on this machine (a mounted disk, an NFS share)."""
@@ -107,6 +118,26 @@ class LocalRemote:
             os.unlink(self.location(digest))
         except FileNotFoundError:
             pass
+
+    def put_meta(self, key: str, data: bytes) -> None:
+        from stead.data.cache import unique_suffix
+
+        final = self.root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{unique_suffix()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, final)
+
+    def get_meta(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def list_meta(self, prefix: str) -> list[str]:
+        top = self.root / prefix
+        out = []
+        for folder, _dirs, names in os.walk(top):
+            rel = Path(folder).relative_to(self.root).as_posix()
+            out += [f"{rel}/{n}" for n in names if not n.startswith(".")]
+        return sorted(out)
 
 class S3Remote:
     """A prefix in an S3-compatible bucket (AWS, MinIO, Ceph), through s3fs."""
@@ -183,6 +214,29 @@ class S3Remote:
     def delete(self, digest: str) -> None:
         self.fs.rm_file(self._key(digest))
 
+    def put_meta(self, key: str, data: bytes) -> None:
+        try:
+            self.fs.pipe_file(f"{self.base}/{key}", data)  # one PUT: atomic
+        except Exception as exc:
+            raise _unreachable(self.url, exc) from exc
+
+    def get_meta(self, key: str) -> bytes:
+        try:
+            return self.fs.cat_file(f"{self.base}/{key}")  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise
+        except Exception as exc:
+            raise _unreachable(self.url, exc) from exc
+
+    def list_meta(self, prefix: str) -> list[str]:
+        try:
+            found = self.fs.find(f"{self.base}/{prefix}")
+        except FileNotFoundError:
+            return []
+        except Exception as exc:
+            raise _unreachable(self.url, exc) from exc
+        return sorted(k.removeprefix(f"{self.base}/") for k in found)
+
 class CorruptObject(Exception):
     """A local object did not hash to its name."""
 
@@ -197,72 +251,6 @@ def open_remote(url: str, aws: Mapping[str, str] | None = None) -> Remote:
     if "://" in url:
         raise InvalidParameter(f"Remote URL {url!r} has an unsupported scheme; use a folder path or s3://bucket/prefix")
     return LocalRemote(str(Path(url).expanduser().resolve()))
-
-class RemoteConfig:
-    """Named remotes in ``<home>/remotes.toml``; the first one added is the default."""
-
-    def __init__(self, home: Path) -> None:
-        self.path = Path(home) / "remotes.toml"
-
-    def load(self) -> tuple[dict[str, str], str | None]:
-        if not self.path.exists():
-            return {}, None
-        import tomllib
-
-        try:
-            doc = tomllib.loads(self.path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidParameter(f"{self.path} is not valid TOML: {exc}") from exc
-        remotes = {k: str(v.get("url", "")) for k, v in doc.get("remotes", {}).items()}
-        return remotes, doc.get("default")
-
-    def _save(self, remotes: Mapping[str, str], default: str | None) -> None:
-        lines = ["# stead data remotes (stead remote add|list|remove)\n"]
-        if default:
-            lines.append(f"default = {_toml_str(default)}\n")
-        for name, url in remotes.items():
-            lines.append(f"\n[remotes.{name}]\nurl = {_toml_str(url)}\n")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(lines))
-        os.replace(tmp, self.path)
-
-    def add(self, name: str, url: str, *, default: bool = False, force: bool = False) -> None:
-        if not _NAME.match(name):
-            raise InvalidParameter(f"Invalid remote name {name!r}: letters, digits, '_', '-', '.'")
-        if "://" in url and not url.startswith(("s3://", "file://")):
-            raise InvalidParameter(f"Remote URL {url!r} has an unsupported scheme; use a folder path or s3://bucket/prefix")
-        if url.startswith("s3://") and len(url) <= 5:
-            raise InvalidParameter(f"Remote URL {url!r} names no bucket; write s3://bucket/prefix")
-        remotes, current = self.load()
-        if name in remotes and not force:
-            raise AlreadyExists(f"A remote named {name!r} exists ({remotes[name]}); pass --force to replace it")
-        if url.startswith("file://"):
-            url = url.removeprefix("file://")
-        if "://" not in url:
-            url = str(Path(url).expanduser().resolve())
-        remotes[name] = url
-        self._save(remotes, name if default or current is None else current)
-
-    def remove(self, name: str) -> None:
-        remotes, current = self.load()
-        if name not in remotes:
-            raise NotFound(f"No remote named {name!r}; see `stead remote list`")
-        del remotes[name]
-        self._save(remotes, current if current != name else next(iter(remotes), None))
-
-    def get(self, name: str | None) -> tuple[str, str]:
-        remotes, default = self.load()
-        if name is None:
-            if default is None or default not in remotes:
-                raise InvalidParameter("No data remote is configured; add one: stead remote add origin s3://bucket/prefix")
-            name = default
-        if name not in remotes:
-            raise NotFound(f"No remote named {name!r}; see `stead remote list`")
-        return name, remotes[name]
-
-def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 def iter_missing(remote: Remote, digests: Iterable[str]) -> Iterator[str]:
     have = remote.list_objects()

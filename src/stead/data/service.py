@@ -11,12 +11,26 @@ from sqlalchemy.exc import IntegrityError
 
 from stead.data.manifest import Manifest
 from stead.data.records import Dataset, DatasetVersion
+from stead.data.tables import data_remotes as dr
 from stead.data.tables import dataset_versions as dv
 from stead.data.tables import datasets as ds
-from stead.errors import Conflict, NotFound
+from stead.errors import AlreadyExists, Conflict, NotFound
 from stead.store.engine import Store
 
-__all__ = ["record_version", "get_version", "get_manifest", "list_datasets", "list_versions", "all_manifest_hashes"]
+__all__ = [
+    "record_version",
+    "import_versions",
+    "get_version",
+    "get_manifest",
+    "list_datasets",
+    "list_versions",
+    "all_manifest_hashes",
+    "known_versions",
+    "versions_of",
+    "remotes",
+    "put_remote",
+    "delete_remote",
+]
 
 _SUMMARY_COLS = [
     ds.c.name,
@@ -175,3 +189,82 @@ def all_manifest_hashes(store: Store) -> list[tuple[str, str]]:
     """``(manifest_hash, manifest JSON)`` of every version, for gc."""
     with store.read() as conn:
         return [(r[0], r[1]) for r in conn.execute(sa.select(dv.c.manifest_hash, dv.c.manifest))]
+
+
+def known_versions(store: Store) -> set[tuple[str, int]]:
+    """``(name, version)`` of every recorded version (what a pull need not learn)."""
+    with store.read() as conn:
+        return {(r[0], r[1]) for r in conn.execute(sa.select(ds.c.name, dv.c.version).select_from(dv.join(ds)))}
+
+
+def versions_of(store: Store, wanted: list[tuple[str, int]]) -> list[DatasetVersion]:
+    """The records (profiles included) of the ``(name, version)`` pairs that exist."""
+    out = []
+    with store.read() as conn:
+        for name, version in wanted:
+            row = conn.execute(_version_query(name, version, dv.c.profile)).first()
+            if row is not None:
+                out.append(_row_to_version(row, row.profile))
+    return out
+
+
+def import_versions(store: Store, items: list[tuple[DatasetVersion, Manifest]]) -> int:
+    """Record each version under its own number, as another store recorded it (learnt from
+    a remote's version index), unless that number is taken; how many were recorded."""
+    from stead.store.upsert import insert_ignore_statement
+
+    done = 0
+    with store.write() as conn:
+        stmt = insert_ignore_statement(conn.dialect.name, dv, keys=["dataset_id", "version"])
+        for v, manifest in items:
+            dataset_id = conn.execute(sa.select(ds.c.dataset_id).where(ds.c.name == v.name)).scalar()
+            if dataset_id is None:
+                dataset_id = conn.execute(
+                    ds.insert().values(name=v.name, creation_time=v.creation_time, last_update_time=v.creation_time)
+                    .returning(ds.c.dataset_id)
+                ).scalar_one()
+            row = dict(dataset_id=dataset_id, version=v.version, manifest_hash=manifest.digest,
+                       manifest=manifest.to_bytes().decode(), path=v.path, kind=v.kind, num_files=manifest.num_files,
+                       num_bytes=manifest.num_bytes, profile=json.dumps(v.profile) if v.profile else None,
+                       user_id=v.user_id, run_id=v.run_id, message=v.message, creation_time=v.creation_time)
+            done += conn.execute(stmt, row).rowcount
+    return done
+
+
+def remotes(store: Store) -> tuple[dict[str, str], str | None]:
+    """The team's named remotes and its default one."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(dr.c.name, dr.c.url, dr.c.is_default).order_by(dr.c.name)).all()
+    return {r.name: r.url for r in rows}, next((r.name for r in rows if r.is_default), None)
+
+
+def put_remote(store: Store, name: str, url: str, *, default: bool = False, force: bool = False) -> None:
+    """Name a remote for the whole team; the first one is the default."""
+    with store.write() as conn:
+        have = conn.execute(sa.select(dr.c.url).where(dr.c.name == name)).first()
+        if have is not None and not force:
+            raise AlreadyExists(f"A remote named {name!r} exists ({have.url}); pass --force to replace it")
+        first = conn.execute(sa.select(dr.c.name).where(dr.c.is_default.is_(True))).first() is None
+        if default:
+            conn.execute(dr.update().values(is_default=False))
+        if have is not None:
+            values: dict[str, Any] = {"url": url}
+            if default or first:
+                values["is_default"] = True
+            conn.execute(dr.update().where(dr.c.name == name).values(**values))
+        else:
+            conn.execute(dr.insert().values(name=name, url=url, is_default=default or first, creation_time=_now()))
+
+
+def delete_remote(store: Store, name: str) -> bool:
+    """Forget a team remote (a remaining one becomes the default); False if there was none."""
+    with store.write() as conn:
+        was = conn.execute(sa.select(dr.c.is_default).where(dr.c.name == name)).first()
+        if was is None:
+            return False
+        conn.execute(dr.delete().where(dr.c.name == name))
+        if was.is_default:
+            other = conn.execute(sa.select(dr.c.name).order_by(dr.c.creation_time).limit(1)).scalar()
+            if other is not None:
+                conn.execute(dr.update().where(dr.c.name == other).values(is_default=True))
+    return True

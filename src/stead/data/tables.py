@@ -1,12 +1,12 @@
-"""Data set tables of the metadata store (migration branch ``data``, 0300_data)."""
+"""Data set tables of the metadata store (migration branch ``data``: 0300_data, 0301_data_remotes)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from stead.store.tables import BigId, metadata
 
-__all__ = ["datasets", "dataset_versions"]
+__all__ = ["datasets", "dataset_versions", "data_remotes"]
 
 datasets = Table(
     "datasets",
@@ -38,4 +38,14 @@ dataset_versions = Table(
     Column("creation_time", BigInteger, nullable=False),
     Index("ix_dataset_versions_manifest", "manifest_hash"),
     Index("ix_dataset_versions_run", "run_id"),
+)
+
+# The team's named data remotes (``stead remote add``); a home's remotes.toml overrides them.
+data_remotes = Table(
+    "data_remotes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+    Column("creation_time", BigInteger, nullable=False),
 )

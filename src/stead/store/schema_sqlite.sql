@@ -219,6 +219,13 @@ CREATE TABLE dataset_versions (
 	PRIMARY KEY (dataset_id, version), 
 	FOREIGN KEY(dataset_id) REFERENCES datasets (dataset_id) ON DELETE CASCADE
 );
+CREATE TABLE data_remotes (
+	name VARCHAR(64) NOT NULL, 
+	url TEXT NOT NULL, 
+	is_default BOOLEAN DEFAULT '0' NOT NULL, 
+	creation_time BIGINT NOT NULL, 
+	PRIMARY KEY (name)
+);
 CREATE TABLE registered_models (
 	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, 
 	name VARCHAR(255) NOT NULL, 
@@ -378,6 +385,6 @@ CREATE INDEX ix_logged_models_experiment ON logged_models (experiment_id, creati
 CREATE INDEX ix_logged_models_run ON logged_models (source_run_id);
 INSERT INTO alembic_version (version_num) VALUES ('0101_logged_models');
 INSERT INTO alembic_version (version_num) VALUES ('0200_registry');
-INSERT INTO alembic_version (version_num) VALUES ('0300_data');
+INSERT INTO alembic_version (version_num) VALUES ('0301_data_remotes');
 INSERT INTO alembic_version (version_num) VALUES ('0400_pipelines');
 INSERT INTO alembic_version (version_num) VALUES ('0501_serving_health');

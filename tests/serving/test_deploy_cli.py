@@ -58,6 +58,11 @@ def test_deploy_bad_input_is_one_line_and_changes_nothing(home: Home) -> None:
         (("show", "nope"), "nope"),
         (("create", "churn", "--model", "churn@production"), "churn"),
         (("create", "other", "--model", "missing@production"), "missing"),
+        (("create", "bg", "--strategy", "blue-green", "--model", "churn/1", "--canary", "churn/2"), "--idle"),
+        (("create", "bg", "--strategy", "rainbow", "--model", "churn/1"), "rainbow"),
+        (("switch", "churn"), "not blue-green"),
+        (("set-model", "churn", "primary", "churn/9"), "version=9"),
+        (("set-model", "churn", "nope", "churn/2"), "no variant 'nope'"),
     ]:
         done = _stead(home, *args)
         assert done.returncode != 0, args
@@ -65,3 +70,22 @@ def test_deploy_bad_input_is_one_line_and_changes_nothing(home: Home) -> None:
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert _split(_json(home, "show", "churn")) == {"primary": 100}
     assert [d["name"] for d in _json(home, "list")] == ["churn"]
+
+
+def test_blue_green_from_the_shell(home: Home) -> None:
+    created = _json(home, "create", "churn", "--strategy", "blue-green", "--model", "churn/1")
+    assert created["strategy"] == "blue-green" and _split(created) == {"blue": 100, "green": 0}
+    assert [v["model"] for v in created["variants"]] == ["churn/1", "churn/1"]
+    staged = _json(home, "set-model", "churn", "green", "churn/2")
+    assert [v["model"] for v in staged["variants"]] == ["churn/1", "churn/2"]
+    promote = _stead(home, "promote", "churn")
+    assert promote.returncode != 0 and "stead deploy switch churn" in promote.stderr
+    refused = _stead(home, "switch", "churn")  # no model server has vouched for green
+    assert refused.returncode != 0 and "no model server reports" in refused.stderr and "--force" in refused.stderr
+    switched = _stead(home, "switch", "churn", "--force")
+    assert switched.returncode == 0 and switched.stdout.splitlines()[0] == "churn: blue (version 1) -> green (version 2)"
+    assert _split(_json(home, "show", "churn")) == {"blue": 0, "green": 100}
+    again = _stead(home, "switch", "churn", "--to", "green", "--force")
+    assert again.returncode != 0 and "already has all the traffic" in again.stderr
+    back = _json(home, "rollback", "churn", "--force")
+    assert _split(back) == {"blue": 100, "green": 0} and back["moved"]["to"] == "blue (version 1)"

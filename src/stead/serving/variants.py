@@ -61,4 +61,4 @@ def one_line(exc: BaseException) -> str:
     from stead.errors import SteadError
 
     text = exc.message if isinstance(exc, SteadError) else f"{type(exc).__name__}: {exc}"
-    return " ".join(str(text).split()) or type(exc).__name__
+    return " ".join(str(text).split()).rstrip(".") or type(exc).__name__

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidState",
     "BadRequest",
     "RequestTooLarge",
+    "RequestTimeout",
     "TooManyRequests",
     "UnsupportedMediaType",
     "UntrustedModel",
@@ -101,6 +102,12 @@ class RequestTooLarge(SteadError):
     code = "REQUEST_TOO_LARGE"
 
 
+class RequestTimeout(SteadError):
+    """A request's headers or body stopped arriving; the server gave up waiting for them."""
+
+    code = "REQUEST_TIMEOUT"
+
+
 class TooManyRequests(SteadError):
     """Too many failed attempts (logins) from one client or for one user; wait and retry."""
 
@@ -158,6 +165,7 @@ HTTP_STATUS: dict[str, int] = {
     "ALREADY_EXISTS": 409,
     "RESOURCE_CONFLICT": 409,
     "ABORTED": 409,
+    "REQUEST_TIMEOUT": 408,
     "REQUEST_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "REQUEST_LIMIT_EXCEEDED": 429,

@@ -26,7 +26,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _VALUES: "Values" = {
     "--host": ("host", str, None, None), "--port": ("port", int, 0, 65535), "--workers": ("workers", int, 1, None),
     "--store-url": ("store_url", str, None, None), "--artifacts-url": ("artifacts_url", str, None, None),
-    "--log-format": ("log_format", str, None, None),
+    "--log-format": ("log_format", str, None, None), "--request-timeout": ("request_timeout", float, 0.1, None),
 }
 
 
@@ -39,8 +39,10 @@ def json_logged_app() -> Any:
 
 
 def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: bool = False,
-          store_url: str | None = None, artifacts_url: str | None = None, log_format: str = "text") -> None:
-    """Open the store, build the app and run uvicorn until stopped."""
+          store_url: str | None = None, artifacts_url: str | None = None, log_format: str = "text",
+          request_timeout: float = 60.0) -> None:
+    """Open the store, build the app and run uvicorn until stopped. A request whose headers
+    or body stop arriving for ``request_timeout`` seconds is answered 408."""
     import uvicorn
 
     from stead.config import load_settings
@@ -50,7 +52,12 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     log_config = configure(log_format)
     settings = load_settings().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
     bind = host or "127.0.0.1"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    http: Any = "h11"
+    if importlib.util.find_spec("httptools"):
+        from stead.server.protocol import HeaderDeadlineProtocol, set_header_timeout
+
+        http = HeaderDeadlineProtocol  # httptools, with a deadline on request headers
+        set_header_timeout(request_timeout)
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     if auth:
         from stead.server.users import UserService
@@ -79,7 +86,7 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     if log_config is not None:
         common["log_config"] = log_config  # applied again in each worker process
     if workers == 1:
-        app = create_app(settings, auth=auth)
+        app = create_app(settings, auth=auth, request_timeout=request_timeout)
         uvicorn.run(app if log_config is None else RequestLog(app), **common)
         return
     # Worker processes build their own app from the environment (settings + auth flag).
@@ -87,6 +94,7 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
     os.environ["STEAD_HOME"] = str(settings.home)
     os.environ["STEAD_SERVER_AUTH"] = "1" if auth else "0"
+    os.environ["STEAD_SERVER_REQUEST_TIMEOUT"] = str(request_timeout)
     factory = "stead.server.app:app_factory" if log_config is None else "stead.cli.server:json_logged_app"
     uvicorn.run(factory, factory=True, workers=workers, **common)
 
@@ -117,6 +125,8 @@ def _build() -> "typer.Typer":
         artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
         log_format: str = typer.Option("text", "--log-format",
                                        help="text, or json: one JSON object a line on stderr, a line per request."),
+        request_timeout: float = typer.Option(60.0, "--request-timeout", min=0.1,
+                                              help="Seconds a request's headers or body may stop arriving (then 408)."),
     ) -> None:
         """Run the tracking server: MLflow REST API, artifact proxy, optional auth.
 
@@ -124,7 +134,7 @@ def _build() -> "typer.Typer":
 
         Example: stead server --host 0.0.0.0 --auth --log-format json
         """
-        serve(host, port, workers, auth, store_url, artifacts_url, log_format)
+        serve(host, port, workers, auth, store_url, artifacts_url, log_format, request_timeout)
 
     return command
 

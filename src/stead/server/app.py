@@ -42,6 +42,7 @@ API_V3_MODULES = ("stead.server.routes_meta",)
 STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.pipelines.routes", "stead.serving.routes")
 _V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 _HANDLER_THREADS = 40  # as many blocking calls at once as anyio's default thread limit
+_TRANSFER_THREADS = 32  # artifact uploads (and, apart, downloads) being written or read at once
 _V3_PREFIXES = ("/api/3.0", "/ajax-api/3.0")
 
 
@@ -128,8 +129,10 @@ def build_context(settings: Settings, *, auth: bool = False) -> ServerContext:
     )
 
 
-def create_app(settings: Settings, *, auth: bool = False, context: ServerContext | None = None) -> Router:
-    """The whole server as one ASGI app."""
+def create_app(settings: Settings, *, auth: bool = False, context: ServerContext | None = None,
+               request_timeout: float | None = None) -> Router:
+    """The whole server as one ASGI app; ``request_timeout`` is how many seconds a request
+    body may stop arriving before the server answers 408."""
     from stead import __version__
     from stead.server.openapi import openapi_document
 
@@ -137,13 +140,22 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
     if ctx.executor is None:
         # Handlers block on the store: they run on these threads, never on the event loop.
         ctx.executor = ThreadPoolExecutor(_HANDLER_THREADS, thread_name_prefix="stead-handler")
+    # Artifact bytes get pools of their own: a burst of slow transfers never takes the
+    # handlers' threads, and uploads never take the downloads' (nor the other way round).
+    if ctx.uploads is None:
+        ctx.uploads = ThreadPoolExecutor(_TRANSFER_THREADS, thread_name_prefix="stead-upload")
+    if ctx.downloads is None:
+        ctx.downloads = ThreadPoolExecutor(_TRANSFER_THREADS, thread_name_prefix="stead-download")
+    if request_timeout is not None:
+        ctx.request_timeout = request_timeout
     tables = route_tables()
     _OPENAPI.clear()
     _OPENAPI.update(msgspec.to_builtins(openapi_document(tables, __version__)))
-    executor = ctx.executor
+    pools = (ctx.executor, ctx.uploads, ctx.downloads)
 
     def shutdown() -> None:
-        executor.shutdown(wait=False)
+        for pool in pools:
+            pool.shutdown(wait=False)
         ctx.store.dispose()
 
     app = Router(_routes(ctx, tables), on_shutdown=shutdown)
@@ -154,9 +166,16 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
 
 def app_factory() -> Router:
     """For ``uvicorn --factory`` worker processes: settings from the environment that
-    ``stead server`` prepared (``STEAD_SERVER_AUTH=1`` turns auth on)."""
+    ``stead server`` prepared (``STEAD_SERVER_AUTH=1`` turns auth on,
+    ``STEAD_SERVER_REQUEST_TIMEOUT`` is ``--request-timeout``)."""
     import os
 
     from stead.config import load_settings
 
-    return create_app(load_settings(), auth=os.environ.get("STEAD_SERVER_AUTH") == "1")
+    timeout = os.environ.get("STEAD_SERVER_REQUEST_TIMEOUT")
+    if timeout:
+        from stead.server.protocol import set_header_timeout
+
+        set_header_timeout(float(timeout))
+    return create_app(load_settings(), auth=os.environ.get("STEAD_SERVER_AUTH") == "1",
+                      request_timeout=float(timeout) if timeout else None)

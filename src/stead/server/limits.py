@@ -1,22 +1,25 @@
 """What a request must be before any handler sees it: size, content type, well-formed JSON.
 
 Mutating calls must say ``Content-Type: application/json`` (CVE-2023-43472: a cross-site
-``text/plain`` POST changed an experiment), bodies are bounded (413 past the limit), and
-malformed JSON is a 400 in MLflow's error shape, never a traceback.
+``text/plain`` POST changed an experiment), bodies are bounded (413 past the limit) and must
+keep arriving (408 when they stop), and malformed JSON is a 400 in MLflow's error shape,
+never a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
 
-from stead.errors import InvalidParameter, RequestTooLarge
+from stead.errors import InvalidParameter, RequestTimeout, RequestTooLarge
 
-__all__ = ["MAX_JSON_BODY", "read_body", "check_json_content_type", "parse_json_body", "parse_query"]
+__all__ = ["MAX_JSON_BODY", "DEFAULT_BODY_TIMEOUT", "read_body", "check_json_content_type", "parse_json_body", "parse_query"]
 
 MAX_JSON_BODY = 16 * 1024 * 1024  # MLflow's log-batch limit is 1 MB; tag values up to 8 kB each
+DEFAULT_BODY_TIMEOUT = 60.0  # seconds a body may stop arriving (stead server --request-timeout)
 
 _decode = msgspec.json.Decoder().decode
 
@@ -28,8 +31,10 @@ def header(scope: dict[str, Any], name: bytes) -> bytes | None:
     return None
 
 
-async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_BODY) -> bytes:
-    """The whole request body, refused with 413 as soon as it is known to exceed ``limit``."""
+async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_BODY,
+                    timeout: float = DEFAULT_BODY_TIMEOUT) -> bytes:
+    """The whole request body, refused with 413 as soon as it is known to exceed ``limit``,
+    and with 408 when it stops arriving for ``timeout`` seconds."""
     length = header(scope, b"content-length")
     if length is not None:
         try:
@@ -39,18 +44,24 @@ async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_B
             raise InvalidParameter("Content-Length is not a number") from None
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+                deadline.reschedule(asyncio.get_running_loop().time() + timeout)
+    except TimeoutError:
+        raise RequestTimeout(f"The request body stopped arriving: nothing came for {timeout:g} s; "
+                             "send it again") from None
     return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 

@@ -1,23 +1,24 @@
 """The MLflow artifact proxy (``/mlflow-artifacts/artifacts/...``), streaming both ways.
 
-Uploads are copied from the request body to the artifact store in bounded chunks (a worker
-thread pulls chunks from the event loop), downloads are sent in 1 MiB chunks; neither holds
-a whole file in memory. Every path goes through ``stead.artifacts.paths`` (and the store's
+Uploads are received on the event loop and written by the upload threads in bounded chunks,
+downloads read by the download threads and sent in 1 MiB chunks: neither holds a whole file
+in memory, and neither takes a thread from the JSON handlers or from each other. Every path goes through ``stead.artifacts.paths`` (and the store's
 own root check, which follows symbolic links), so nothing outside the root is reachable.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import mimetypes
 import posixpath
 from typing import Any
 
-import anyio.from_thread
-import anyio.to_thread
 import msgspec
 
 from stead.artifacts.paths import normalize_artifact_path, normalize_object_path
-from stead.errors import InvalidParameter
+from stead.server.bodies import BodyPipe, pump, read_window
 from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall, Endpoint
 from stead.server.mlflow_json import opt_str
@@ -81,63 +82,50 @@ def delete_proxied(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     return {}
 
 
-class _BodyStream:
-    """A blocking ``read(n)`` over the ASGI request body, for use in a worker thread.
-
-    One hop to the event loop gathers messages until ``n`` bytes (or the end) are there,
-    rather than one hop per ASGI message (uvicorn hands the body over in 64 KiB pieces):
-    the writer reads 1 MiB at a time, so a 50 MiB upload takes ~50 hops, not ~800.
-    """
-
-    def __init__(self, receive: Any) -> None:
-        self._receive = receive
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._done = False
-
-    async def _fill(self, n: int) -> None:
-        while not self._done and (n < 0 or self._size < n):
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise InvalidParameter("The client disconnected before the upload was complete")
-            body = message.get("body", b"")
-            if body:
-                self._chunks.append(body)
-                self._size += len(body)
-            if not message.get("more_body", False):
-                self._done = True
-
-    def read(self, n: int = -1, /) -> bytes:
-        if n is None:
-            n = -1
-        if not self._done and (n < 0 or self._size < n):
-            anyio.from_thread.run(self._fill, n)
-        if n < 0 or n >= self._size:
-            data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-            self._chunks, self._size = [], 0
-            return data
-        data = b"".join(self._chunks)
-        out, rest = data[:n], data[n:]
-        self._chunks, self._size = ([rest] if rest else []), len(rest)
-        return out
+# An upload that fits the window is written in one call once it is all here; a bigger one
+# streams through a pipe holding at most _HIGH_WATER bytes of read-ahead.
+_WINDOW = 4 * _CHUNK
+_HIGH_WATER = 4 * _CHUNK
 
 
 async def upload(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: Any, call: ApiCall) -> None:
+    """The body is received on the event loop; an upload thread only ever writes bytes that
+    are already here (``stead.server.bodies``), so a client that trickles holds no thread."""
     path = normalize_object_path(call.path_params["artifact_path"])
-    await anyio.to_thread.run_sync(ctx.artifacts.put_stream, _BodyStream(receive), path)
-    body = b"{}"
+    loop = asyncio.get_running_loop()
+    timeout = ctx.request_timeout
+    chunks, _, complete = await read_window(receive, _WINDOW, timeout)
+    if complete:
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        await loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, io.BytesIO(body), path)
+    else:
+        pipe = BodyPipe(loop, _HIGH_WATER, timeout)
+        writer = loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, pipe, path)
+        writer.add_done_callback(lambda _: pipe.wake())
+        try:
+            await pump(receive, pipe, writer, timeout, chunks)
+        except BaseException as exc:
+            pipe.fail(exc)  # the writer abandons its write: nothing is left at the target
+            with contextlib.suppress(BaseException):
+                await writer
+            raise
+        await writer
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"{}"})
 
 
 async def download(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: Any, call: ApiCall) -> None:
+    """Chunks are read on the download threads and sent from the event loop, so a client that
+    reads slowly waits on the socket, not on a thread."""
     path = normalize_object_path(call.path_params["artifact_path"])
-    stream = await anyio.to_thread.run_sync(ctx.artifacts.open_read, path)
+    loop = asyncio.get_running_loop()
+    pool = ctx.downloads
+    stream = await loop.run_in_executor(pool, ctx.artifacts.open_read, path)
     try:
         size = None
         try:
-            size = await anyio.to_thread.run_sync(ctx.artifacts.size, path)
+            size = await loop.run_in_executor(pool, ctx.artifacts.size, path)
         except Exception:  # an object store without sizes still streams
             size = None
         ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
@@ -151,11 +139,11 @@ async def download(ctx: ServerContext, scope: dict[str, Any], receive: Any, send
         ]
         if size is not None:
             headers.append((b"content-length", str(size).encode()))
-        first = await anyio.to_thread.run_sync(stream.read, _CHUNK)
+        first = await loop.run_in_executor(pool, stream.read, _CHUNK)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         chunk = first
         while chunk:
-            nxt = await anyio.to_thread.run_sync(stream.read, _CHUNK)
+            nxt = await loop.run_in_executor(pool, stream.read, _CHUNK)
             await send({"type": "http.response.body", "body": chunk, "more_body": bool(nxt)})
             chunk = nxt
         if not first:

@@ -23,12 +23,14 @@ def spy(app, **kw):
 uvicorn.run = spy
 from stead.cli.fast import dispatch
 code = dispatch(sys.argv[1:])
-print(json.dumps({"code": code, "run": seen, "typer": "typer" in sys.modules, "pydantic": "pydantic" in sys.modules}))
+print(json.dumps({"code": code, "run": seen, "typer": "typer" in sys.modules, "pydantic": "pydantic" in sys.modules},
+                 default=lambda o: getattr(o, "__name__", str(o))))
 """
 
 
 @pytest.mark.parametrize("argv", [
     ["--help"], ["--bogus"], ["--port"], ["--port", "http"], ["--workers", "0"], ["--port=-1"],
+    ["--request-timeout", "0"], ["--request-timeout", "nan"],
 ])
 def test_lines_the_fast_path_does_not_know_go_to_typer(argv: list[str]) -> None:
     assert fast_serve(argv) is None
@@ -44,6 +46,7 @@ def test_plain_command_line_starts_without_typer(tmp_path: Path) -> None:
     assert out["code"] == 0
     assert out["run"]["host"] == "127.0.0.1" and out["run"]["port"] == 5123
     assert out["run"]["app"] == "Router"
+    assert out["run"]["http"] == "HeaderDeadlineProtocol"  # httptools with a deadline on request headers
     assert out["typer"] is False and out["pydantic"] is False
     assert "stead server listening on http://127.0.0.1:5123" in done.stdout
     assert "auth on" in done.stdout

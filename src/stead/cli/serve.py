@@ -101,6 +101,8 @@ def _build() -> "typer.Typer":
 
         Example: stead serve models:/images@production --device cuda
 
+        Example: stead serve models:/my-pipeline@production --trust-pickle
+
         Example: stead serve --deployment churn --log-format json
         """
         serve_model(model, deployment=deployment, host=host, port=port, workers=workers, name=name,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,3 +321,34 @@ def test_errors_never_show_the_artifact_root_or_the_store_url(server: Server) ->
         assert r.status_code in (400, 403, 404), r.text
         assert not any(p in r.text for p in private), r.text
     assert "the artifact store" in responses[0].json()["message"]
+
+
+_MLFLOW_AS_BOB = """
+import json, mlflow
+client = mlflow.MlflowClient()
+exp = mlflow.set_experiment("bob-new")  # get-by-name answers 404, so the client creates it
+with mlflow.start_run() as run:
+    mlflow.log_metric("m", 1.0)
+print(json.dumps({
+    "created": exp.name, "run_exp": run.info.experiment_id == exp.experiment_id,
+    "alices_by_name": client.get_experiment_by_name("alice-exp"),
+    "models": sorted(m.name for m in client.search_registered_models()),
+    "versions": sorted({v.name for v in client.search_model_versions()}),
+    "experiments": sorted(e.name for e in client.search_experiments()),
+}))
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("STEAD_TEST_MLFLOW_PYTHON"),
+                    reason="set STEAD_TEST_MLFLOW_PYTHON to a python with mlflow==3.17.2")
+def test_the_mlflow_client_sees_only_its_own(server: Server, tmp_path: Path) -> None:
+    python = os.environ["STEAD_TEST_MLFLOW_PYTHON"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "STEAD_"))}
+    env.update(MLFLOW_TRACKING_URI=server.url, MLFLOW_TRACKING_USERNAME="bob", MLFLOW_TRACKING_PASSWORD=PASSWORD,
+               MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", GIT_PYTHON_REFRESH="quiet")
+    proc = subprocess.run([python, "-c", _MLFLOW_AS_BOB], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {"created": "bob-new", "run_exp": True, "alices_by_name": None, "models": ["bob-model"],
+                   "versions": ["bob-model"], "experiments": ["bob-exp", "bob-new"]}

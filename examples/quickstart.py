@@ -136,7 +136,8 @@ def main() -> None:
 
     print()
     print("4. Load the production model by its alias and predict")
-    model = stead.load_model("models:/churn@production")
+    # The model is a pickle this project wrote itself: trusting it is opting in to run its code.
+    model = stead.load_model("models:/churn@production", trust=True)
     X_test = data[1]
     print(f"   predictions for 5 customers: {model.predict(X_test[:5]).tolist()}")
 

@@ -24,7 +24,11 @@ _ENV_KEYS = {
     "STEAD_TRACKING_TOKEN": "tracking_token",
     "STEAD_TRACKING_USERNAME": "tracking_username",
     "STEAD_TRACKING_PASSWORD": "tracking_password",
+    "STEAD_TRUST_PICKLE": "trust_pickle",
 }
+_BOOLEANS = {"trust_pickle"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 _AWS_KEYS = (
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
@@ -46,6 +50,8 @@ class Settings:
     tracking_token: str | None = None
     tracking_username: str | None = None
     tracking_password: str | None = None
+    # Load models whose files are pickles (loading one runs code from it): see docs/models.md.
+    trust_pickle: bool = False
     aws: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -84,6 +90,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return dict(section)
 
 
+def _boolean(name: str, value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise InvalidParameter(f"{where} sets {name} to {value!r}; use true or false (1 or 0)")
+
+
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Build the settings from ``environ`` (default: the process environment) and stead.toml.
 
@@ -100,6 +115,8 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
     for env_key, attr in _ENV_KEYS.items():
         if env.get(env_key):
             values[attr] = env[env_key]
+    for attr in _BOOLEANS & set(values):
+        values[attr] = _boolean(attr, values[attr], "The environment or stead.toml")
     home = Path(values.pop("home", cwd / ".stead")).expanduser()
     if not home.is_absolute():
         home = (cwd / home).resolve()
@@ -118,9 +135,10 @@ cache/
 
 
 def prepare_home(settings: Settings) -> Path:
-    """Create the stead home on first use, with a .gitignore for what must not be committed."""
+    """Create the stead home on first use (readable by its owner only: it holds the store),
+    with a .gitignore for what must not be committed."""
     home = settings.home
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     ignore = home / ".gitignore"
     if not ignore.exists():
         ignore.write_text(_HOME_GITIGNORE)

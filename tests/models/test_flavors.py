@@ -17,7 +17,7 @@ from stead.models.mlmodel import MLmodel
 def test_sklearn_round_trip(tmp_path: Path, logistic, frame) -> None:  # type: ignore[no-untyped-def]
     info = sm.save_model(logistic, tmp_path / "m", input_example=frame.head(3))
     assert info.flavor == "sklearn"
-    model = sm.load_model(tmp_path / "m")
+    model = sm.load_model(tmp_path / "m", trust=True)
     np.testing.assert_array_equal(model.predict(frame), logistic.predict(frame))
     assert model.flavor == "sklearn"
     assert [c.name for c in model.signature.inputs.inputs] == ["age", "visits"]
@@ -52,7 +52,7 @@ def test_save_refuses_a_non_empty_target(tmp_path: Path, logistic) -> None:  # t
 
 def test_signature_mismatch_fails_before_the_model_runs(tmp_path: Path, logistic, frame) -> None:  # type: ignore[no-untyped-def]
     sm.save_model(logistic, tmp_path / "m", input_example=frame.head(2))
-    model = sm.load_model(tmp_path / "m")
+    model = sm.load_model(tmp_path / "m", trust=True)
     with pytest.raises(InvalidParameter, match="missing column\\(s\\) 'visits'.*unexpected column\\(s\\) 'zip'"):
         model.predict(pd.DataFrame({"age": [1.0], "zip": ["x"]}))
 
@@ -88,7 +88,7 @@ def test_pytorch_module_round_trip(tmp_path: Path) -> None:
     torch, net = _tiny_net()
     x = np.random.default_rng(1).normal(size=(6, 2)).astype("float32")
     sm.save_model(net, tmp_path / "m", input_example=x)
-    model = sm.load_model(tmp_path / "m")
+    model = sm.load_model(tmp_path / "m", trust=True)
     assert model.flavor == "pytorch"
     expected = net(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(model.predict(x), expected)
@@ -109,19 +109,19 @@ def test_pytorch_device_from_model_config(tmp_path: Path, scripted: bool) -> Non
     x = np.random.default_rng(3).normal(size=(5, 2)).astype("float32")
     sm.save_model(torch.jit.script(net) if scripted else net, tmp_path / "m")
     want = net(torch.from_numpy(x)).detach().numpy()
-    auto = sm.load_model(tmp_path / "m", model_config={"device": "auto"})
+    auto = sm.load_model(tmp_path / "m", trust=True, model_config={"device": "auto"})
     gpu = torch.cuda.is_available()
     assert next(auto.raw.parameters()).device.type == ("cuda" if gpu else "cpu")
     np.testing.assert_allclose(auto.predict(x), want, rtol=1e-5)
-    assert next(sm.load_model(tmp_path / "m", model_config={"device": "cpu"}).raw.parameters()).device.type == "cpu"
+    assert next(sm.load_model(tmp_path / "m", trust=True, model_config={"device": "cpu"}).raw.parameters()).device.type == "cpu"
     if gpu:
-        np.testing.assert_allclose(sm.load_model(tmp_path / "m", model_config={"device": "cuda:0"}).predict(x),
+        np.testing.assert_allclose(sm.load_model(tmp_path / "m", trust=True, model_config={"device": "cuda:0"}).predict(x),
                                    want, rtol=1e-5)
     else:
         with pytest.raises(InvalidParameter, match="sees 0 CUDA GPU"):
-            sm.load_model(tmp_path / "m", model_config={"device": "cuda"})
+            sm.load_model(tmp_path / "m", trust=True, model_config={"device": "cuda"})
     with pytest.raises(InvalidParameter, match="not one of cpu, cuda, cuda:N or auto"):
-        sm.load_model(tmp_path / "m", model_config={"device": "gpu"})
+        sm.load_model(tmp_path / "m", trust=True, model_config={"device": "gpu"})
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
@@ -169,7 +169,7 @@ class Doubler(sm.PythonModel):
 def test_python_model_round_trip(tmp_path: Path) -> None:
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
     sm.save_model(Doubler(), tmp_path / "m", input_example=df)
-    model = sm.load_model(tmp_path / "m")
+    model = sm.load_model(tmp_path / "m", trust=True)
     assert model.flavor == "python_model"
     assert model.metadata.flavors["python_function"]["loader_module"] == "mlflow.pyfunc.model"
     pd.testing.assert_series_equal(model.predict(df), df["x"] * 2)

@@ -61,7 +61,7 @@ def test_symlink_out_of_the_model_dir_is_refused(saved: Path, tmp_path: Path) ->
 def test_code_path_outside_is_refused(saved: Path) -> None:
     _edit(saved, lambda d: d["flavors"]["python_function"].__setitem__("code", "../.."))
     with pytest.raises(InvalidParameter, match="code path"):
-        sm.load_model(saved)
+        sm.load_model(saved, trust=True)
 
 
 def test_predict_fn_and_format_come_from_a_fixed_list(saved: Path) -> None:

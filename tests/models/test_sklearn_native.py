@@ -153,7 +153,7 @@ def test_load_model_uses_the_native_path_only_when_asked(tmp_path: Path) -> None
 
     model = _binary()
     save_model(model, tmp_path / "m")
-    assert isinstance(load_model(tmp_path / "m").raw, LogisticRegression)
+    assert isinstance(load_model(tmp_path / "m", trust=True).raw, LogisticRegression)
     native = load_model(tmp_path / "m", model_config={"stead.native_linear": True})
     assert isinstance(native.raw, NativeLinearClassifier)
     assert (native.predict(X_NEW) == model.predict(X_NEW)).all()

@@ -18,7 +18,7 @@ def test_unknown_registered_model_is_not_found(fluent_client) -> None:  # type: 
 def test_registry_plugs_in_a_resolver(tmp_path: Path, logistic, frame, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     sm.save_model(logistic, tmp_path / "m")
     monkeypatch.setitem(uris._RESOLVERS, "models", lambda uri: str(tmp_path / "m"))
-    model = sm.load_model("models:/churn@production")
+    model = sm.load_model("models:/churn@production", trust=True)
     np.testing.assert_array_equal(model.predict(frame), logistic.predict(frame))
 
 
@@ -51,7 +51,7 @@ def test_log_model_and_load_by_run_uri(fluent_client, logistic, frame) -> None: 
     assert info.run_id == run.run_id and info.artifact_path == "model"
     names = {f.path for f in fluent_client.list_artifacts(run.run_id, "model")}
     assert "model/MLmodel" in names and "model/model.pkl" in names
-    model = sm.load_model(info.model_uri, client=fluent_client)
+    model = sm.load_model(info.model_uri, client=fluent_client, trust=True)
     assert model.metadata.run_id == run.run_id and model.metadata.artifact_path == "model"
     assert model.path.stat().st_mode & 0o777 == 0o700
     np.testing.assert_array_equal(model.predict(frame), logistic.predict(frame))
@@ -73,5 +73,5 @@ def test_log_model_registers_and_loads_by_version_and_alias(fluent_client, logis
     assert info.registered_model_version == 1
     reg.set_alias("churn", "production", 1)
     for uri in ("models:/churn/1", "models:/churn@production"):
-        model = sm.load_model(uri, client=fluent_client)
+        model = sm.load_model(uri, client=fluent_client, trust=True)
         np.testing.assert_array_equal(model.predict(frame), logistic.predict(frame))

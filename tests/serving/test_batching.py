@@ -52,7 +52,7 @@ def test_model_error_is_500_and_the_server_keeps_serving(tmp_path, serve) -> Non
 
     home = make_home(tmp_path / "h", f"sqlite:///{tmp_path / 'h' / 'stead.db'}")
     register_python_model(home)
-    with serve(home, "models:/quirky@production", "--timeout", "0.3") as url:
+    with serve(home, "models:/quirky@production", "--timeout", "0.3", "--trust-pickle") as url:
         r = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"x": 5000.0}]})
         assert r.status_code == 500 and r.json()["error_code"] == "INTERNAL_ERROR"
         assert "x is too large" in r.json()["message"]

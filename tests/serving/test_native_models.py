@@ -44,7 +44,7 @@ def test_linear_model_is_served_without_importing_scikit_learn(
         assert "/sklearn/" not in _loaded_libraries(_server_pid(url))
         native = _infer(url, x)
         assert "/sklearn/" not in _loaded_libraries(_server_pid(url))
-    with serve(sqlite_home, "models:/churn@production", "--import-sklearn") as url:
+    with serve(sqlite_home, "models:/churn@production", "--import-sklearn", "--trust-pickle") as url:
         assert "/sklearn/" in _loaded_libraries(_server_pid(url))
         imported = _infer(url, x)
     assert native[0] == imported[0] == expected(sqlite_home, 1, x)

@@ -49,7 +49,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path, sqlite_home: 
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         argv = [sys.executable, "-c", "from stead.cli.main import run; run()", "serve", str(tmp_path / "gate"),
-                "--name", "gate", "--port", str(port), "--timeout", "60"]
+                "--name", "gate", "--port", str(port), "--timeout", "60", "--trust-pickle"]
         proc = subprocess.Popen(argv, env={**sqlite_home.env(), "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         try:

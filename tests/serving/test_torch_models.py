@@ -25,7 +25,7 @@ def test_float32_tensor_model_is_served_from_json(
     x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
     sm.save_model(net, tmp_path / "net", input_example=x[:2])
     want = net(torch.from_numpy(x)).detach().numpy()
-    with serve(sqlite_home, str(tmp_path / "net"), "--name", "net", "--device", "cpu") as url:
+    with serve(sqlite_home, str(tmp_path / "net"), "--name", "net", "--device", "cpu", "--trust-pickle") as url:
         v2 = httpx.post(f"{url}/v2/models/net/infer", json={"inputs": [
             {"name": "input-0", "shape": [6, 4], "datatype": "FP64", "data": x.astype("float64").ravel().tolist()}]})
         assert v2.status_code == 200, v2.text

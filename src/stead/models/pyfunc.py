@@ -1,8 +1,8 @@
 """``load_model``: a model directory (or URI) as a ``PyFuncModel`` with ``predict``.
 
-Loading a pickled model runs code from the model files; stead loads only the models its
-own stores hold and the paths its user names (docs/models.md). The MLmodel file picks a
-flavor from a fixed list; nothing named in it is imported.
+Loading a pickled model runs code from the model files, so it needs the caller's opt-in
+(``trust=True`` or the ``trust_pickle`` setting; ``stead.models.trust``). The MLmodel file
+picks a flavor from a fixed list; nothing named in it is imported.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stead.errors import UntrustedModel
 from stead.models.flavors import Predictor, for_loader, load_flavor
 from stead.models.mlmodel import MLmodel
 from stead.models.paths import inside
 from stead.models.signature import ModelSignature, enforce_schema
+from stead.models.trust import TRUST_KEY
 from stead.models.uris import resolve
 
 if TYPE_CHECKING:
@@ -96,6 +98,15 @@ class PyFuncModel:
         return f"PyFuncModel(flavor={self._flavor!r}, path={str(self._path)!r})"
 
 
+def _trust_setting(client: "TrackingClient | None") -> bool:
+    settings = getattr(client, "settings", None)
+    if settings is None:
+        from stead.config import load_settings
+
+        settings = load_settings()
+    return bool(getattr(settings, "trust_pickle", False))
+
+
 def _add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
     code = conf.get("code")
     if code:
@@ -105,20 +116,41 @@ def _add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
 
 
 def load_model(path_or_uri: str | Path, *, client: "TrackingClient | None" = None,
-               model_config: Mapping[str, Any] | None = None) -> PyFuncModel:
+               model_config: Mapping[str, Any] | None = None, trust: bool | None = None) -> PyFuncModel:
     """Load a model saved by stead or MLflow: a local directory, ``runs:/<run_id>/<path>``,
     or ``models:/<name>/<version|@alias>``. ``model_config`` updates the MLmodel's own
     (as in MLflow), e.g. ``{"device": "cuda"}`` for a PyTorch model.
 
-    Example: ``model = stead.load_model("runs:/4f1c.../model"); model.predict(df)``
+    ``trust=True`` allows unpickling the model's files (scikit-learn pickles, PythonModels,
+    eager PyTorch modules), which runs code from them: pass it only for models you or your
+    team wrote. The default is the ``trust_pickle`` setting (``STEAD_TRUST_PICKLE``, off);
+    without it such a model raises ``UntrustedModel`` naming the file.
+
+    Example: ``model = stead.load_model("runs:/4f1c.../model", trust=True); model.predict(df)``
     """
+    if model_config is not None and not isinstance(model_config, Mapping):
+        from stead.errors import InvalidParameter
+
+        raise InvalidParameter(f"model_config must be a mapping, not {type(model_config).__name__}")
+    config = dict(model_config or {})
+    if trust is not None:
+        config[TRUST_KEY] = bool(trust)
+    elif TRUST_KEY not in config:
+        config[TRUST_KEY] = _trust_setting(client)
     resolved = resolve(path_or_uri, client=client)
     try:
         mlmodel = MLmodel.load(resolved.path)
         conf = mlmodel.pyfunc
         name = for_loader(conf.get("loader_module"))
-        _add_code_path(resolved.path, conf)
-        predictor = load_flavor(name, resolved.path, mlmodel, model_config)
+        if config[TRUST_KEY] is True:  # a code folder on sys.path can shadow any later import
+            _add_code_path(resolved.path, conf)
+        predictor = load_flavor(name, resolved.path, mlmodel, config)
+    except UntrustedModel as exc:
+        resolved.cleanup()
+        if resolved.temporary:  # name the model the caller asked for, not its private copy
+            exc.message = exc.message.replace(str(resolved.path), str(path_or_uri).rstrip("/"))
+            exc.args = (exc.message,)
+        raise
     except BaseException:
         resolved.cleanup()
         raise

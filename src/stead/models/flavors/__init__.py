@@ -66,6 +66,8 @@ def load_flavor(name: str, model_dir: Any, mlmodel: Any, overrides: Mapping[str,
     config = mlmodel.pyfunc.get("model_config") or {}
     if not isinstance(config, dict):
         raise InvalidParameter("MLmodel python_function 'model_config' must be a mapping")
+    # stead's own keys (the pickle opt-in among them) come from the caller, never from the file
+    config = {k: v for k, v in config.items() if not str(k).startswith("stead.")}
     if overrides is not None and not isinstance(overrides, Mapping):
         raise InvalidParameter(f"model_config must be a mapping, not {type(overrides).__name__}")
     predictor: Predictor = flavor_module(name).load(model_dir, mlmodel, {**config, **(overrides or {})})

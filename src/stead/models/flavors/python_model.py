@@ -14,6 +14,7 @@ from stead.models.env import pinned
 from stead.models.flavors import Saved, require
 from stead.models.mlmodel import PYFUNC, MLmodel
 from stead.models.paths import inside
+from stead.models.trust import require_trust
 
 NAME = "python_model"
 LOADER = "mlflow.pyfunc.model"
@@ -93,6 +94,7 @@ def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = N
     for key, info in raw_artifacts.items():
         rel = info.get("path") if isinstance(info, dict) else None
         artifacts[str(key)] = str(inside(model_dir, rel, f"artifact {key!r} path"))
+    require_trust(config, path, "a Python model pickled with cloudpickle")
     with open(path, "rb") as f:
         model = _cloudpickle("Loading a Python model").load(f)
     user_config = {k: v for k, v in (config or {}).items() if not k.startswith("stead.")}  # stead's own keys stay out

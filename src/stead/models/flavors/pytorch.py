@@ -27,6 +27,7 @@ from stead.models.env import pinned
 from stead.models.flavors import Saved, require
 from stead.models.mlmodel import PYFUNC, MLmodel
 from stead.models.paths import inside
+from stead.models.trust import require_trust
 
 NAME = "pytorch"
 LOADER = "mlflow.pytorch"
@@ -147,6 +148,7 @@ def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = N
         name = info.read_text(encoding="utf-8").strip() if info and info.is_file() else _MLFLOW_PICKLE
         if name not in (_MLFLOW_PICKLE, "cloudpickle", "pickle"):
             raise InvalidParameter(f"MLmodel pickle module {name!r} is not cloudpickle or pickle")
+        require_trust(config, path, "a pickled PyTorch module (TorchScript models need no opt-in)")
         # cloudpickle output is read by the standard unpickler (cloudpickle has no Unpickler)
         model = torch.load(str(path), map_location=device, weights_only=False, pickle_module=pickle)
     model.to(device)

@@ -1,7 +1,11 @@
 """scikit-learn models (and anything with the estimator API): a pickle in MLflow's layout.
 
 ``model_config`` key ``stead.native_linear`` (set by ``stead serve``): a linear model is run by
-``sklearn_native`` with NumPy alone when the file holds one, without importing scikit-learn.
+``sklearn_native`` with NumPy alone when the file holds one, without importing scikit-learn
+(and without unpickling, so it needs no opt-in). The pickle and cloudpickle formats load only
+with the caller's opt-in (``stead.models.trust``); skops loads its own safe types without one,
+and the MLmodel's ``skops_trusted_types`` list (written by the model's author) counts only
+with it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from stead.models.env import pinned
 from stead.models.flavors import Saved, require
 from stead.models.mlmodel import PYFUNC, MLmodel
 from stead.models.paths import inside
+from stead.models.trust import require_trust, trusted
 
 NAME = "sklearn"
 LOADER = "mlflow.sklearn"
@@ -50,13 +55,25 @@ class _Predictor:
         return self._fn(data)
 
 
-def _unpickle(path: Path, fmt: str, conf: dict[str, Any]) -> Any:
+def _skops(path: Path, conf: dict[str, Any], config: Mapping[str, Any] | None) -> Any:
+    skops_io = require("skops.io", "Loading a scikit-learn model saved in the skops format", "sklearn")
+    listed = conf.get("skops_trusted_types")
+    if listed is not None and not (isinstance(listed, list) and all(isinstance(t, str) for t in listed)):
+        raise InvalidParameter("MLmodel 'skops_trusted_types' must be a list of type names")
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return skops_io.load(path, trusted=listed if trusted(config) else None)
+    except UntrustedTypesFoundException:
+        extra = skops_io.get_untrusted_types(file=path)
+        require_trust(config, path, f"a skops file with types outside skops' safe defaults ({', '.join(extra)})")
+        raise
+
+
+def _unpickle(path: Path, fmt: str, conf: dict[str, Any], config: Mapping[str, Any] | None) -> Any:
     if fmt == "skops":
-        skops_io = require("skops.io", "Loading a scikit-learn model saved in the skops format", "sklearn")
-        trusted = conf.get("skops_trusted_types")
-        if trusted is not None and not (isinstance(trusted, list) and all(isinstance(t, str) for t in trusted)):
-            raise InvalidParameter("MLmodel 'skops_trusted_types' must be a list of type names")
-        return skops_io.load(path, trusted=trusted)
+        return _skops(path, conf, config)
+    require_trust(config, path, f"a scikit-learn model in the {fmt} format")
     with open(path, "rb") as f:
         if fmt == "cloudpickle":
             return require("cloudpickle", "Loading a scikit-learn model", "sklearn").load(f)
@@ -80,5 +97,5 @@ def load(model_dir: Path, mlmodel: MLmodel, config: Mapping[str, Any] | None = N
         native = read_native(path, fmt)
         if native is not None and hasattr(native, predict_fn):
             return _Predictor(native, predict_fn)
-    model = _unpickle(path, fmt, conf)
+    model = _unpickle(path, fmt, conf, config)
     return _Predictor(model, predict_fn)

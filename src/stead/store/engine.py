@@ -55,8 +55,10 @@ def create_store_engine(url: str) -> Engine:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            from stead.store.fresh import private_parent
+
+            private_parent(Path(parsed.database).expanduser())  # owner-only (see stead.store.fresh)
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 60})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -138,6 +140,10 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             from stead.store.fresh import create_sqlite_store
 
             create_sqlite_store(str(Path(database).expanduser()))  # a new file: no Alembic needed
+        if database and database != ":memory:" and not database.startswith("file:"):
+            from stead.store.fresh import private_file
+
+            private_file(Path(database).expanduser())  # still missing: SQLite would make it 0o644
     store = Store(engine)
     if migrate:
         from stead.store.migrate import ensure_schema

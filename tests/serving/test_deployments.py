@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from serving_helpers import COLUMNS, Home, expected, rows
+from serving_helpers import COLUMNS, Home, expected, rows, wait_for
 
 
 def _service(home: Home):  # type: ignore[no-untyped-def]
@@ -161,3 +161,9 @@ def test_promotion_under_load_fails_no_request(home: Home, serve) -> None:
         assert ("primary", "1") in versions[:mark] and all(v == ("primary", "2") for v in versions[mark + 10:])
         metrics = httpx.get(f"{url}/metrics").text
         assert "stead_serving_model_swaps_total" in metrics
+
+        def retired() -> bool:  # the old model of the primary is unloaded once its queue drained
+            text = httpx.get(f"{url}/metrics").text
+            return 'stead_serving_model_ready{deployment="churn",model_version="1",variant="primary"} 0.0' in text
+
+        wait_for("version 1 of the primary to be unloaded", retired)

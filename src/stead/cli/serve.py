@@ -151,7 +151,7 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
         store = open_store(settings.resolved_store_url)
         Deployments(store).get(deployment)  # a typo fails here, in one line, not in a worker
         store.dispose()
-    else:
+    elif model is not None:
         from stead.serving.app import check_model
 
         check_model(settings, model)  # models:/nope@prod fails here, in one line, with a non-zero exit

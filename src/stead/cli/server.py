@@ -20,38 +20,50 @@ if TYPE_CHECKING:
 
     from stead.cli.fast import Values
 
-__all__ = ["app", "fast_serve", "serve", "json_logged_app"]
+__all__ = ["app", "fast_serve", "serve", "worker_app", "json_logged_app"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _VALUES: "Values" = {
     "--host": ("host", str, None, None), "--port": ("port", int, 0, 65535), "--workers": ("workers", int, 1, None),
     "--store-url": ("store_url", str, None, None), "--artifacts-url": ("artifacts_url", str, None, None),
     "--log-format": ("log_format", str, None, None), "--request-timeout": ("request_timeout", float, 0.1, None),
+    "--allowed-hosts": ("allowed_hosts", str, None, None),
 }
 
 
 def json_logged_app() -> Any:
     """For ``uvicorn --factory`` workers of ``--log-format json``: the app, with request logs."""
     from stead.logs import RequestLog
-    from stead.server.app import app_factory
 
-    return RequestLog(app_factory())
+    return RequestLog(worker_app())
+
+
+def worker_app() -> Any:
+    """For ``uvicorn --factory`` workers: the app behind the Host allow-list the parent chose."""
+    from stead.config import load_settings
+    from stead.server.app import app_factory
+    from stead.server.hosts import guard
+
+    return guard(app_factory(), load_settings().allowed_hosts)
 
 
 def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: bool = False,
           store_url: str | None = None, artifacts_url: str | None = None, log_format: str = "text",
-          request_timeout: float = 60.0) -> None:
+          request_timeout: float = 60.0, allowed_hosts: str | None = None) -> None:
     """Open the store, build the app and run uvicorn until stopped. A request whose headers
-    or body stop arriving for ``request_timeout`` seconds is answered 408."""
+    or body stop arriving for ``request_timeout`` seconds is answered 408; a Host header not
+    in ``allowed_hosts`` (default: the loopback names when bound to loopback) 400."""
     import uvicorn
 
     from stead.config import load_settings
     from stead.logs import RequestLog, configure, say
     from stead.server.app import create_app
+    from stead.server.hosts import allowed_hosts_for, guard
 
     log_config = configure(log_format)
     settings = load_settings().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
     bind = host or "127.0.0.1"
+    hosts = allowed_hosts_for(bind, allowed_hosts or settings.allowed_hosts)
     http: Any = "h11"
     if importlib.util.find_spec("httptools"):
         from stead.server.protocol import HeaderDeadlineProtocol, set_header_timeout
@@ -86,7 +98,7 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     if log_config is not None:
         common["log_config"] = log_config  # applied again in each worker process
     if workers == 1:
-        app = create_app(settings, auth=auth, request_timeout=request_timeout)
+        app = guard(create_app(settings, auth=auth, request_timeout=request_timeout), hosts)
         uvicorn.run(app if log_config is None else RequestLog(app), **common)
         return
     # Worker processes build their own app from the environment (settings + auth flag).
@@ -95,7 +107,8 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     os.environ["STEAD_HOME"] = str(settings.home)
     os.environ["STEAD_SERVER_AUTH"] = "1" if auth else "0"
     os.environ["STEAD_SERVER_REQUEST_TIMEOUT"] = str(request_timeout)
-    factory = "stead.server.app:app_factory" if log_config is None else "stead.cli.server:json_logged_app"
+    os.environ["STEAD_ALLOWED_HOSTS"] = hosts
+    factory = "stead.cli.server:worker_app" if log_config is None else "stead.cli.server:json_logged_app"
     uvicorn.run(factory, factory=True, workers=workers, **common)
 
 
@@ -127,14 +140,20 @@ def _build() -> "typer.Typer":
                                        help="text, or json: one JSON object a line on stderr, a line per request."),
         request_timeout: float = typer.Option(60.0, "--request-timeout", min=0.1,
                                               help="Seconds a request's headers or body may stop arriving (then 408)."),
+        allowed_hosts: str = typer.Option(None, "--allowed-hosts",
+                                          help="Comma-separated Host headers to answer (names, addresses, *.domain, *); "
+                                               "others get 400. Default: localhost, 127.0.0.1, [::1] when bound to "
+                                               "loopback, any host otherwise."),
     ) -> None:
         """Run the tracking server: MLflow REST API, artifact proxy, optional auth.
 
         Example: stead server --port 5000 --auth
 
         Example: stead server --host 0.0.0.0 --auth --log-format json
+
+        Example: stead server --host 0.0.0.0 --auth --allowed-hosts mlflow.example.com
         """
-        serve(host, port, workers, auth, store_url, artifacts_url, log_format, request_timeout)
+        serve(host, port, workers, auth, store_url, artifacts_url, log_format, request_timeout, allowed_hosts)
 
     return command
 

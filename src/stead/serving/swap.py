@@ -248,6 +248,11 @@ class Endpoint:
                 log.warning("endpoint %s: reaches the store again", self.name)
         self._poll_problem = problem
 
+    async def _retire(self, old: LiveVariant) -> None:
+        await old.batcher.close()  # requests already queued on the old model finish there
+        self.metrics.ready(old.version, old.name, False)
+        await old.runtime.unload()
+
     async def poll(self, interval_s: float, *, refresh: bool = True) -> None:
         """Every ``interval_s`` seconds until cancelled: refresh and report, or only report."""
         while True:

@@ -139,6 +139,7 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
 
         check_device(device)
     settings = load().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
+    hosts = allowed_hosts_for(host, allowed_hosts or settings.allowed_hosts)
     options = ServeOptions(model=model, deployment=deployment, name=name, max_batch_size=max_batch_size,
                            max_latency_ms=max_latency_ms, timeout_s=timeout, max_body_bytes=max_body_bytes,
                            poll_s=poll, log_sample=log_sample, log_flush_s=log_flush, device=device,

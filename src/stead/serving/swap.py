@@ -96,7 +96,7 @@ class Endpoint:
                                model_config=self.model_config)
         try:
             await runtime.load()
-        except BaseException:
+        except Exception:
             await runtime.unload()  # its worker thread goes with it
             raise
         label = version or "local"
@@ -174,6 +174,7 @@ class Endpoint:
                     old.weight, old.shadow = v.weight, v.shadow
                     new.append(old)
                     state.state, state.version = LIVE, old.version
+                    self._failures.pop(v.name, None)  # the reference left the version that failed
                     continue
                 failure = self._failures.get(v.name)
                 if failure is not None and (failure.model, failure.version) == (v.model, version) \

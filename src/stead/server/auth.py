@@ -135,8 +135,10 @@ def require_model(ctx: ServerContext, user: User | None, level: str, name: str) 
     """``user`` needs ``level`` on registered model ``name`` (``hidden`` without any)."""
     if sees_everything(ctx, user):
         return
+    from stead.registry.names import check_model_name
+
     assert ctx.users is not None and user is not None
-    have = ctx.users.registered_model_level(user, name)
+    have = ctx.users.registered_model_level(user, check_model_name(name))  # permissions name the canonical form
     if have == 0:
         raise hidden("Registered model", name, user)
     if have < LEVELS[level]:

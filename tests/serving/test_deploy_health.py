@@ -60,6 +60,9 @@ def test_canary_that_cannot_load_is_shown_gets_no_traffic_and_is_not_promoted(ho
         assert forced.stdout.splitlines()[0] == f"churn@production: 1 -> {broken}"
         assert home.registry().get_version_by_alias("churn", "production").version == broken
 
+    # The server stopped cleanly and withdrew its reports: nothing stands for the deployment now.
+    after = stead(home, "deploy", "status", "churn")
+    assert after.returncode == 0 and "no model server reports on deployment churn" in after.stdout
     text = log.read_text()
     down = [line for line in text.splitlines() if "variant canary is down" in line]
     assert len(down) == 1, text

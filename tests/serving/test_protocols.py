@@ -184,6 +184,8 @@ def test_mlflow_protocol_errors(url: str) -> None:
                                                "inputs": [[1, 2, 3]]})
     assert r.status_code == 400 and "exactly one" in r.json()["message"]
     r = httpx.post(f"{url}/invocations", content=b"a=1", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 415 and r.json()["error_code"] == "UNSUPPORTED_MEDIA_TYPE"  # a browser form's type
+    r = httpx.post(f"{url}/invocations", content=b"a", headers={"content-type": "application/xml"})
     assert r.status_code == 400 and "content types" in r.json()["message"]
     r = httpx.post(f"{url}/invocations", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error_code"] == "BAD_REQUEST"

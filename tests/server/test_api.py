@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 API = "/api/2.0/mlflow"
@@ -135,8 +137,10 @@ def test_openapi_describes_every_endpoint(api):
     doc = api.get("/openapi.json").json()
     for prefix, endpoints in api.app.state.route_tables:
         for e in endpoints:
-            path = (prefix + e.path).replace("{artifact_path:path}", "{artifact_path}")
+            path = re.sub(r"{(\w+):path}", r"{\1}", prefix + e.path)
             assert e.method.lower() in doc["paths"][path], path
+            declared = {p["name"] for p in doc["paths"][path][e.method.lower()].get("parameters", []) if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), path  # every path parameter is declared
 
 
 def test_checked_in_openapi_matches(api):

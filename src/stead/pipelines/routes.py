@@ -100,12 +100,11 @@ def _launch(settings: "Settings", run: Any) -> None:
 
 
 def list_runs(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
-    raw = call.params.get("max_results", 50)
-    try:
-        limit = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidParameter(f"max_results must be an integer, got {raw!r}") from None
-    pipeline = call.params.get("pipeline")
+    from stead.server.mlflow_json import opt_int, opt_str
+
+    limit = opt_int(call.params, "max_results")
+    limit = 50 if limit is None else limit
+    pipeline = opt_str(call.params, "pipeline")  # a repeated key: the first one counts
     runs = _records(ctx.settings).list(pipeline, max(1, min(limit, 1000)))
     return {"runs": [r.to_json() for r in runs]}
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from stead.server.endpoint import Endpoint
 
 __all__ = ["openapi_document"]
 
+_PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::path)?}")
 _ERROR = {
     "description": "MLflow error",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -31,10 +33,9 @@ def _operation(prefix: str, e: Endpoint) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": {"type": "object", "properties": fields}}},
         }
-    if "{artifact_path:path}" in e.path:
-        op.setdefault("parameters", []).append(
-            {"name": "artifact_path", "in": "path", "required": True, "schema": {"type": "string"}}
-        )
+    for name in _PATH_PARAM.findall(e.path):  # every {name} and {name:path} of the route
+        op.setdefault("parameters", []).append({"name": name, "in": "path", "required": True,
+                                                "schema": {"type": "string", "minLength": 1}})
     if e.response_fields:
         op["responses"]["200"] = {
             "description": "OK",
@@ -49,7 +50,7 @@ def openapi_document(tables: list[tuple[str, list[Endpoint]]], version: str) -> 
     paths: dict[str, dict[str, Any]] = {}
     for prefix, endpoints in tables:
         for e in endpoints:
-            path = (prefix + e.path).replace("{artifact_path:path}", "{artifact_path}")
+            path = _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", prefix + e.path)
             paths.setdefault(path, {})[e.method.lower()] = _operation(prefix, e)
     return {
         "openapi": "3.0.3",

@@ -217,6 +217,9 @@ def test_logged_model_like_runs_in_linear_time(server: Server) -> None:
     assert search("name LIKE 'b_g' AND params.p LIKE 'b%'") == [mid]
     assert search("tags.big != 'x' AND name = 'big'") == [mid]
     assert search("tags.big LIKE 'A%'") == []  # LIKE is case-sensitive, as in MLflow
+    for bad in ("name = big", "metrics.x > 1", "creation_timestamp LIKE '1%'", "name IN ('big')"):
+        r = bob.post("/logged-models/search", {"experiment_ids": [bob.experiment], "filter": bad})
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", (bad, r.text)
     assert bob.ok(bob.get("/experiments/get", experiment_id=bob.experiment))  # the server is not stalled
 
 

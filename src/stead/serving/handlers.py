@@ -21,9 +21,10 @@ import numpy as np
 from starlette.routing import Route
 
 from stead import __version__
-from stead.errors import NotFound, RequestTooLarge, SteadError, http_status_for
+from stead.errors import BadRequest, NotFound, RequestTooLarge, SteadError, http_status_for
 from stead.serving.metrics import CONTENT_TYPE as METRICS_TYPE
 from stead.serving.metrics import ServingMetrics
+from stead.serving.oip_binary import EXTENSION, HEADER
 from stead.serving.routing import choose, key_point
 from stead.serving.swap import Endpoint, LiveVariant
 
@@ -71,6 +72,17 @@ async def _read_body(scope: dict[str, Any], receive: Any, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _header_length(scope: dict[str, Any]) -> int | None:
+    """``Inference-Header-Content-Length``: where the JSON of a V2 request with binary tensor
+    data ends (None when the body is JSON alone)."""
+    value = _header(scope, HEADER)
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise BadRequest(f"Inference-Header-Content-Length must be a byte count, not {value[:40].decode('latin-1')!r}")
+    return int(value)
 
 
 def _v2_error(exc: SteadError) -> bytes:
@@ -180,16 +192,22 @@ class Handlers:
             self._check_name(params["name"])
             body = await _read_body(scope, receive, self.max_body_bytes)
             live = self.endpoint.live
-            inputs, request_id = decode_infer(body, live[0].runtime.column_names if live else None)
+            request = decode_infer(body, live[0].runtime.column_names if live else None, _header_length(scope))
+            inputs, request_id = request.inputs, request.id
             variant, outputs = await self._infer(scope, inputs, params.get("version"))
-            out = encode_infer(self.endpoint.name, variant.version, request_id or _new_id(), outputs)
+            out, json_length = encode_infer(self.endpoint.name, variant.version, request_id or _new_id(), outputs,
+                                            request=request)
         except SteadError as exc:
             variant = exc.details.get("variant", variant)
             status = 503 if isinstance(exc, _NotReady) else http_status_for(exc.code)
             await _send(send, status, _v2_error(exc))
             self._done(variant, "v2", status, start, request_id)
             return
-        await _send(send, 200, out, self._headers(variant))
+        headers = self._headers(variant)
+        if json_length is not None:  # binary tensor data follows the JSON header
+            headers = [(b"content-type", b"application/octet-stream"), *headers[1:],
+                       (HEADER, str(json_length).encode())]
+        await _send(send, 200, out, headers)
         self._done(variant, "v2", 200, start, request_id, inputs, outputs)
 
     @staticmethod
@@ -253,7 +271,7 @@ class Handlers:
         return v
 
     async def server_metadata(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await _send(send, 200, _encode({"name": "stead", "version": __version__, "extensions": []}))
+        await _send(send, 200, _encode({"name": "stead", "version": __version__, "extensions": [EXTENSION]}))
 
     async def model_metadata(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:

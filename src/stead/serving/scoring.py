@@ -118,6 +118,8 @@ def decode_invocation(body: bytes, content_type: str) -> Inputs:
         doc = _decode_json(body)
     except msgspec.DecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("Request body is JSON nested too deeply to be a table of inputs") from None
     if not isinstance(doc, dict):
         raise BadRequest(SCHEMA_NOTICE)
     keys = [k for k in _KEYS if k in doc]

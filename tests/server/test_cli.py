@@ -45,7 +45,7 @@ def test_plain_command_line_starts_without_typer(tmp_path: Path) -> None:
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["code"] == 0
     assert out["run"]["host"] == "127.0.0.1" and out["run"]["port"] == 5123
-    assert out["run"]["app"] == "Router"
+    assert out["run"]["app"] == "HostGuard"  # the Router behind the loopback Host allow-list
     assert out["run"]["http"] == "HeaderDeadlineProtocol"  # httptools with a deadline on request headers
     assert out["typer"] is False and out["pydantic"] is False
     assert "stead server listening on http://127.0.0.1:5123" in done.stdout

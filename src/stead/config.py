@@ -25,6 +25,7 @@ _ENV_KEYS = {
     "STEAD_TRACKING_USERNAME": "tracking_username",
     "STEAD_TRACKING_PASSWORD": "tracking_password",
     "STEAD_TRUST_PICKLE": "trust_pickle",
+    "STEAD_ALLOWED_HOSTS": "allowed_hosts",
 }
 _BOOLEANS = {"trust_pickle"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -52,6 +53,8 @@ class Settings:
     tracking_password: str | None = None
     # Load models whose files are pickles (loading one runs code from it): see docs/models.md.
     trust_pickle: bool = False
+    # Host headers stead server / stead serve answer to (comma-separated; see stead.server.hosts).
+    allowed_hosts: str | None = None
     aws: Mapping[str, str] = field(default_factory=dict)
 
     @property

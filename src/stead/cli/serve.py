@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from stead.cli.fast import Values
 
-__all__ = ["app", "fast_serve", "serve_model", "json_logged_app"]
+__all__ = ["app", "fast_serve", "serve_model", "worker_app", "json_logged_app"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -37,6 +37,7 @@ _VALUES: "Values" = {
     "--log-sample": ("log_sample", float, 0.0, 1.0), "--log-flush": ("log_flush", float, 0.01, None),
     "--device": ("device", str, None, None), "--store-url": ("store_url", str, None, None),
     "--artifacts-url": ("artifacts_url", str, None, None), "--log-format": ("log_format", str, None, None),
+    "--allowed-hosts": ("allowed_hosts", str, None, None),
 }
 _FLAGS = {"--native-sklearn": ("native_sklearn", True), "--import-sklearn": ("native_sklearn", False),
           "--trust-pickle": ("trust_pickle", True)}
@@ -91,6 +92,10 @@ def _build() -> "typer.Typer":
                                                "trust_pickle setting (STEAD_TRUST_PICKLE)."),
         store_url: str = typer.Option(None, "--store-url", help="Metadata store URL (default: from settings)."),
         artifacts_url: str = typer.Option(None, "--artifacts-url", help="Artifact root (default: from settings)."),
+        allowed_hosts: str = typer.Option(None, "--allowed-hosts",
+                                          help="Comma-separated Host headers to answer (names, addresses, *.domain, *); "
+                                               "others get 400. Default: localhost, 127.0.0.1, [::1] when bound to "
+                                               "loopback, any host otherwise."),
         log_format: str = typer.Option("text", "--log-format",
                                        help="text, or json: one JSON object a line on stderr, a line per request "
                                             "(request id, deployment, variant)."),
@@ -109,7 +114,7 @@ def _build() -> "typer.Typer":
                     max_batch_size=max_batch_size, max_latency_ms=max_latency_ms, timeout=timeout,
                     max_body_bytes=max_body_bytes, poll=poll, log_sample=log_sample, log_flush=log_flush,
                     device=device, native_sklearn=native_sklearn, trust_pickle=trust_pickle, store_url=store_url,
-                    artifacts_url=artifacts_url, log_format=log_format)
+                    artifacts_url=artifacts_url, log_format=log_format, allowed_hosts=allowed_hosts)
 
     return command
 
@@ -123,13 +128,15 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
                 poll: float = 10.0, log_sample: float = 0.0, log_flush: float = 5.0, device: str | None = None,
                 native_sklearn: bool = True, trust_pickle: bool = False, store_url: str | None = None,
                 artifacts_url: str | None = None,
-                log_format: str = "text") -> None:
+                log_format: str = "text", allowed_hosts: str | None = None) -> None:
     """Serve ``model`` (a URI or directory) or ``deployment`` until SIGTERM (see ``stead serve --help``)."""
     import uvicorn
 
     from stead.cli.common import settings as load
     from stead.logs import RequestLog, configure, say
+    from stead.server.hosts import allowed_hosts_for
     from stead.serving.app import OPTIONS_ENV, ServeOptions, create_serving_app
+    from stead.serving.guards import protect
 
     if (model is None) == (deployment is None):
         raise InvalidParameter("Name a model URI or --deployment NAME (one of the two)")
@@ -174,23 +181,32 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
         # this one makes that (or a SIGTERM before uvicorn starts) end the process with status
         # 0, as the --workers N supervisor does, so a drained shutdown is not reported as a kill.
         signal.signal(signal.SIGTERM, _exit_cleanly)
-        served = create_serving_app(settings, options)
+        served = protect(create_serving_app(settings, options), hosts)
         uvicorn.run(served if log_config is None else RequestLog(served), **common)  # type: ignore[arg-type]
         return
     os.environ[OPTIONS_ENV] = options.to_json()
     os.environ["STEAD_STORE_URL"] = settings.resolved_store_url
     os.environ["STEAD_ARTIFACTS_URL"] = settings.resolved_artifacts_url
     os.environ["STEAD_HOME"] = str(settings.home)
-    factory = "stead.serving.app:app_factory" if log_config is None else "stead.cli.serve:json_logged_app"
+    os.environ["STEAD_ALLOWED_HOSTS"] = hosts
+    factory = "stead.cli.serve:worker_app" if log_config is None else "stead.cli.serve:json_logged_app"
     uvicorn.run(factory, factory=True, workers=workers, **common)  # type: ignore[arg-type]
 
 
 def json_logged_app() -> Any:
     """For ``uvicorn --factory`` workers of ``--log-format json``: the app, with request logs."""
     from stead.logs import RequestLog
-    from stead.serving.app import app_factory
 
-    return RequestLog(app_factory())
+    return RequestLog(worker_app())
+
+
+def worker_app() -> Any:
+    """For ``uvicorn --factory`` workers: the model server behind its guards (``stead.serving.guards``)."""
+    from stead.config import load_settings
+    from stead.serving.app import app_factory
+    from stead.serving.guards import protect
+
+    return protect(app_factory(), load_settings().allowed_hosts)
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

@@ -179,11 +179,13 @@ def diff(
 @app.command("checkout")
 def checkout(
     target: list[str] = typer.Argument(None, help="name@version, or pointer files/paths (default: every pointer)."),
-    to: str = typer.Option(None, "--to", help="Put a name@version somewhere else than where it was added from."),
+    to: str = typer.Option(None, "--to", help="Put a name@version somewhere else than where it was added from "
+                           "(a file version goes inside an existing folder, as cp does)."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite changes that are not saved in any version."),
     link: str = typer.Option("auto", "--link", help="auto (reflink, else copy), reflink, copy or hardlink."),
 ) -> None:
     """Put a version's files in place from the cache (after a git checkout: restore its data).
+    A version the store does not know is looked up in the default remote's version index.
 
     Example: stead data checkout customers@3 --to /tmp/customers-v3
     """
@@ -210,7 +212,8 @@ def push(
     jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel transfers."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Send data to a remote: only objects it lacks, in parallel, resumable.
+    """Send data to a remote: only objects it lacks, in parallel, resumable; then the
+    versions' records, so a fresh clone can name every version.
 
     Example: stead data push --remote origin
     """
@@ -230,7 +233,8 @@ def pull(
     jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel transfers."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Fetch data from a remote (only what the cache lacks, hash-verified) and check it out.
+    """Fetch data from a remote (only what the cache lacks, hash-verified) and check it out;
+    versions the store lacks are learnt from the remote's version index.
 
     Example: stead data pull
     """

@@ -5,11 +5,12 @@ a READ/EDIT/MANAGE matrix, basic and bearer credentials, no default accounts."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
 from stead.server.dispatch import JsonEndpointApp, RawEndpointApp
-from stead.server.endpoint import Access
+from stead.server.endpoint import Access, Endpoint
 
 API = "/api/2.0/mlflow"
 PASSWORD = "correct horse battery"
@@ -67,13 +68,55 @@ def _all_endpoints(client):  # type: ignore[no-untyped-def]
     return [(prefix, e) for prefix, table in client.app.state.route_tables for e in table]
 
 
-def test_every_route_has_an_access_rule(auth_api):
-    tables = _all_endpoints(auth_api)
-    assert all(isinstance(e.access, Access) for _, e in tables)
-    routes = auth_api.app.routes
-    assert len(routes) == len(tables)
-    for route in routes:  # nothing is mounted that bypasses the access check
-        assert isinstance(route.app, JsonEndpointApp | RawEndpointApp), route.path
+# The routes anyone may call without logging in. A new public route is a decision: add it here.
+PUBLIC_ROUTES = {(m, p) for m in ("GET", "HEAD") for p in (
+    "/health", "/version", "/openapi.json", "/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info")}
+
+
+def _unguarded(router):  # type: ignore[no-untyped-def]
+    """The live routes (the router's own look-up tables) not answered by an endpoint adapter
+    with an access rule; those adapters authorize every call before the handler runs."""
+    bad = []
+    for path, method, app in router.mounted():
+        access = getattr(getattr(app, "endpoint", None), "access", None)
+        if not isinstance(app, JsonEndpointApp | RawEndpointApp) or not isinstance(access, Access):
+            bad.append(f"{method} {path}")
+    return bad
+
+
+def test_every_live_route_has_an_access_rule(auth_api):
+    router = auth_api.app
+    assert _unguarded(router) == []
+    live = router.mounted()
+    assert len([r for r in live if r[1] != "HEAD"]) == len(_all_endpoints(auth_api))  # nothing mounted off the tables
+    public = {(method, path) for path, method, app in live if app.endpoint.access.resource == "public"}
+    assert public == PUBLIC_ROUTES
+
+
+def test_the_walk_sees_a_route_mounted_without_a_rule(auth_api):
+    from stead.server.router import MountedRoute, Router
+
+    async def bare(scope, receive, send):  # type: ignore[no-untyped-def]
+        raise AssertionError("never called")
+
+    added = [MountedRoute("/api/2.0/mlflow/new-thing", "POST", bare), MountedRoute("/api/2.0/x/{item}", "GET", bare)]
+    router = Router([*auth_api.app.routes, *added])
+    assert _unguarded(router) == ["POST /api/2.0/mlflow/new-thing", "GET /api/2.0/x/{item}", "HEAD /api/2.0/x/{item}"]
+    with pytest.raises(TypeError):  # and an endpoint cannot be declared without one
+        Endpoint("GET", "/x", bare, summary="no rule")  # type: ignore[call-arg]
+
+
+def test_every_live_route_refuses_anonymous_calls(auth_api):
+    """Walks the router's tables, not the endpoint lists: HEAD aliases and path patterns too."""
+    for path, method, _ in auth_api.app.mounted():
+        concrete = re.sub(r"{(\w+)(:path)?}", lambda m: "1/r/artifacts/f.txt" if m.group(2) else "m-1", path)
+        r = auth_api.request(method, concrete, content=b"{}", headers={"content-type": "application/json"})
+        if (method, path) in PUBLIC_ROUTES:
+            assert r.status_code == 200, (method, path, r.status_code)
+        else:
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
+            if method != "HEAD":
+                assert r.json()["error_code"] == "UNAUTHENTICATED"
 
 
 def test_anonymous_calls_get_401(auth_api):

@@ -70,6 +70,15 @@ class Router:
             if route.method == "GET":
                 methods.setdefault("HEAD", route.app)
         self._patterns = [(_compile(path), methods) for path, methods in patterns.items()]
+        self._pattern_paths = list(patterns)  # the templates, in the same order
+
+    def mounted(self) -> list[tuple[str, str, ASGIApp]]:
+        """Every ``(path, method, app)`` this router dispatches to, read from the very look-up
+        tables ``__call__`` uses (HEAD aliases included): what the deny-by-default test walks."""
+        out = [(path, method, app) for path, methods in self._exact.items() for method, app in methods.items()]
+        out += [(path, method, app) for path, (_, methods) in zip(self._pattern_paths, self._patterns)
+                for method, app in methods.items()]
+        return out
 
     def _find(self, path: str) -> tuple[dict[str, ASGIApp] | None, dict[str, str]]:
         methods = self._exact.get(path)

@@ -4,9 +4,10 @@ Thin adapters over ``stead.registry.service.Registry``: read the request fields,
 service, answer MLflow's JSON shapes. Searches return only the models the caller may read
 (``visibility``, filtered in SQL before paging); creating a version needs READ on whatever
 its source and run id name (a run, another model's version, a logged model, an artifact
-path), since the version copies their files, metrics, git commit and signature. A version's ``source`` is checked by the service
-(``stead.registry.sources``): nothing outside the artifact store is accepted. Two
-stead-only endpoints (alias history, rollback) live under ``/stead/registered-models/``.
+path), since the version copies their files, metrics, git commit and signature. A
+version's ``source`` is checked by the service (``stead.registry.sources``): nothing
+outside the artifact store is accepted. Two stead-only endpoints (alias history,
+rollback) live under ``/stead/registered-models/``.
 """
 
 from __future__ import annotations

@@ -53,6 +53,12 @@ def test_push_then_pull_into_a_fresh_clone(remote, tmp_path) -> None:
         assert (clone / "ds" / rel).read_bytes() == data
     assert stead.data.status(settings=cs)[0].clean
     assert stead.data.pull(settings=cs).transferred == 0
+    # the clone's own store learnt the version from the remote's index
+    assert [v.version for v in stead.data.list_versions("ds", settings=cs)] == [1]
+    fresh = replace(cs, home=tmp_path / "fresh" / ".stead", store_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    stead.data.remotes(fresh).add("origin", url)
+    got = stead.data.get("data:/ds@1", settings=fresh)  # no pull: learnt on the way
+    assert (got / "big.bin").read_bytes() == files["big.bin"]
 
 
 def test_corrupt_remote_object_is_reported_and_not_used(tmp_path, local_project) -> None:

@@ -312,11 +312,7 @@ def get(
 
     s = _settings(settings)
     ws = Workspace.from_settings(s)
-    store = _store(s)
-    try:
-        version, manifest = _manifest(store, ref)
-    finally:
-        store.dispose()
+    version, manifest = _resolve(s, ws, ref, None)
     if to is not None:
         dest = Path(to).expanduser().resolve()
         if version.kind == "file" and dest.is_dir():

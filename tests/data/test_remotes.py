@@ -177,3 +177,19 @@ def test_a_hostile_manifest_behind_the_index_is_refused(tmp_path, monkeypatch) -
     with pytest.raises(InvalidParameter, match="unsafe path '../../escaped.txt'"):
         stead.data.checkout("ds@1", settings=fs)
     assert stead.data.list_datasets(settings=fs) == [] and not (tmp_path / "escaped.txt").exists()
+
+
+def test_pull_of_one_version_checks_out_only_that_version(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "proj"
+    make_files(root / "ds", {"f.bin": b"ds"})
+    make_files(root / "other", {"g.bin": b"other"})
+    monkeypatch.chdir(root)
+    s = Settings(home=root / ".stead")
+    stead.data.add("ds", settings=s)
+    stead.data.add("other", settings=s)
+    stead.data.remotes(s).add("origin", str(tmp_path / "remote"))
+    assert stead.data.push(settings=s).ok
+    shutil.rmtree(root / "ds")
+    shutil.rmtree(root / "other")
+    assert stead.data.pull(["ds@1"], settings=s).ok
+    assert (root / "ds" / "f.bin").read_bytes() == b"ds" and not (root / "other").exists()

@@ -55,18 +55,19 @@ def test_switch_and_switch_back_fail_no_request(home: Home, serve) -> None:
         loop.start()
         try:
             wait_for("answers from blue", lambda: len(answers) >= 30)
-            switched = stead(home, "deploy", "switch", "churn")
+            # --wait returns once the server reports the switch applied: no polling here.
+            switched = stead(home, "deploy", "switch", "churn", "--wait", "30")
             assert switched.returncode == 0, switched.stderr
             assert switched.stdout.splitlines()[0] == "churn: blue (version 1) -> green (version 2)"
-            wait_for("the switch", lambda: _weights(url) == {"blue": 0, "green": 100})
+            assert _weights(url) == {"blue": 0, "green": 100}
             mark = len(answers)
             wait_for("answers from green", lambda: len(answers) >= mark + 30)
 
             before_back = len(answers)
-            back = stead(home, "deploy", "rollback", "churn")
+            back = stead(home, "deploy", "rollback", "churn", "--wait", "30")
             assert back.returncode == 0, back.stderr
             assert back.stdout.splitlines()[0] == "churn: green (version 2) -> blue (version 1)"
-            wait_for("the switch back", lambda: _weights(url) == {"blue": 100, "green": 0})
+            assert _weights(url) == {"blue": 100, "green": 0}
             mark_back = len(answers)
             wait_for("answers from blue again", lambda: len(answers) >= mark_back + 30)
         finally:

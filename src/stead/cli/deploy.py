@@ -41,15 +41,27 @@ def _show(dep: Any, as_json: bool) -> None:
                 [[v.name, v.model, str(v.weight), "yes" if v.shadow else ""] for v in dep.variants])
 
 
-def _moved(move: Any, as_json: bool) -> None:
-    """What a promotion, rollback or switch moved (``churn@production: 1 -> 3``), then the deployment."""
+def _moved(svc: Any, move: Any, as_json: bool, wait: float) -> None:
+    """What a promotion, rollback or switch moved (``churn@production: 1 -> 3``), then the
+    deployment; with ``wait``, once every reporting model server applies it (exit 1 if not)."""
+    behind: list[str] = []
+    if wait > 0:
+        from stead.serving.promotion import wait_applied
+
+        behind = wait_applied(svc, move, wait)
     if as_json:
-        typer.echo(json.dumps(move.to_dict(), indent=2))
-        return
-    typer.echo(str(move))
-    _show(move.deployment, False)
+        typer.echo(json.dumps({**move.to_dict(), "servers_behind": behind}, indent=2))
+    else:
+        typer.echo(str(move))
+        _show(move.deployment, False)
+    if behind:
+        typer.echo(f"warning: not applied within {wait:g} s on {len(behind)} model server(s) (they apply it at "
+                   f"their next poll): {'; '.join(behind)}", err=True)
+        raise typer.Exit(1)
 
 
+WAIT_OPTION = typer.Option(0.0, "--wait", min=0.0, help="Wait up to this many seconds until every model server "
+                                                        "that reports on the deployment applies the move.")
 FORCE_OPTION = typer.Option(False, "--force", help="Skip the check that the variant taking the traffic is live, at "
                                                    "that version, on the model servers that serve the deployment.")
 
@@ -157,6 +169,7 @@ def promote(
     variant: str = typer.Option(None, "--variant", help="Which variant to promote (default: the canary)."),
     reason: str = typer.Option("", "--reason", help="Recorded in the registry's alias audit log."),
     force: bool = FORCE_OPTION,
+    wait: float = WAIT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Move the primary's alias to the canary's version and all traffic to the primary.
@@ -166,7 +179,8 @@ def promote(
 
     Example: stead deploy promote churn --reason "canary AUC +2%"
     """
-    _moved(_service().promote(name, variant, reason=reason, force=force), as_json)
+    svc = _service()
+    _moved(svc, svc.promote(name, variant, reason=reason, force=force), as_json, wait)
 
 
 @app.command("switch")
@@ -174,6 +188,7 @@ def switch(
     name: str = typer.Argument(...),
     to: str = typer.Option(None, "--to", help="The color to send all traffic to (default: the idle one)."),
     force: bool = FORCE_OPTION,
+    wait: float = WAIT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Blue-green: send all traffic to the idle color; the other stays loaded, so switching back is instant.
@@ -181,9 +196,10 @@ def switch(
     Refused unless that color is live on every model server that reports (--force skips the
     check). Switch back with stead deploy rollback NAME (or switch again).
 
-    Example: stead deploy switch churn
+    Example: stead deploy switch churn --wait 30
     """
-    _moved(_service().switch(name, to, force=force), as_json)
+    svc = _service()
+    _moved(svc, svc.switch(name, to, force=force), as_json, wait)
 
 
 @app.command("rollback")
@@ -191,6 +207,7 @@ def rollback(
     name: str = typer.Argument(...),
     reason: str = typer.Option("", "--reason", help="Recorded in the registry's alias audit log."),
     force: bool = FORCE_OPTION,
+    wait: float = WAIT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Move the primary's alias back to its previous version and take traffic off canaries;
@@ -198,7 +215,8 @@ def rollback(
 
     Example: stead deploy rollback churn --reason "latency regression"
     """
-    _moved(_service().rollback(name, reason=reason, force=force), as_json)
+    svc = _service()
+    _moved(svc, svc.rollback(name, reason=reason, force=force), as_json, wait)
 
 
 @app.command("status")

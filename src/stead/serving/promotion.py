@@ -8,6 +8,7 @@ Each returns a ``Move`` that says what moved (``churn@production: 1 -> 3``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from stead.serving.deployments import BLUE_GREEN, Deployment, Variant, parse_mod
 if TYPE_CHECKING:
     from stead.serving.deployments import Deployments
 
-__all__ = ["Move", "promote", "rollback", "switch", "require_healthy"]
+__all__ = ["Move", "promote", "rollback", "switch", "require_healthy", "wait_applied"]
 
 
 @dataclass(frozen=True)
@@ -139,3 +140,23 @@ def switch(svc: "Deployments", name: str, to: str | None = None, *, force: bool 
     before = _version_of(svc, active.model)
     after = _all_to(svc, dep, target.name)
     return Move(after, name, f"{active.name} (version {before or '?'})", f"{target.name} (version {version})")
+
+
+def wait_applied(svc: "Deployments", move: Move, timeout_s: float) -> list[str]:
+    """Wait until every model server that reports on the deployment applies ``move`` (the
+    variant with all traffic serves the version moved to); the servers still behind after
+    ``timeout_s`` seconds, each with what it reports."""
+    from stead.serving import health
+
+    dep = move.deployment
+    winner = next(v for v in dep.variants if not v.shadow and v.weight == 100)
+    version = _version_of(svc, winner.model)
+    end = time.monotonic() + timeout_s
+    while True:
+        behind = []
+        for r in health.current(svc.store, dep.name):
+            if r.variant == winner.name and (r.weight != 100 or r.model_version != version):
+                behind.append(f"{r.server}: {winner.name} has {r.weight:g}% at version {r.model_version}")
+        if not behind or time.monotonic() >= end:
+            return behind
+        time.sleep(0.1)

@@ -148,6 +148,10 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
         ctx.downloads = ThreadPoolExecutor(_TRANSFER_THREADS, thread_name_prefix="stead-download")
     if request_timeout is not None:
         ctx.request_timeout = request_timeout
+    if ctx.deadlines is None:
+        from stead.server.bodies import Deadlines
+
+        ctx.deadlines = Deadlines(ctx.request_timeout)
     tables = route_tables()
     _OPENAPI.clear()
     _OPENAPI.update(msgspec.to_builtins(openapi_document(tables, __version__)))

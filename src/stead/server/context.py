@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from stead.artifacts.base import ArtifactStore
     from stead.config import Settings
+    from stead.server.bodies import Deadlines
     from stead.server.users import UserService
     from stead.store import Store
     from stead.tracking.backend import EmbeddedBackend
@@ -33,6 +34,7 @@ class ServerContext:
     uploads: "ThreadPoolExecutor | None" = None
     downloads: "ThreadPoolExecutor | None" = None
     request_timeout: float = 60.0  # seconds a request's headers or body may stop arriving
+    deadlines: "Deadlines | None" = None  # watches bodies being received; create_app makes it
 
     def __post_init__(self) -> None:
         import os

@@ -66,7 +66,7 @@ class JsonEndpointApp:
             if method in _BODY_METHODS:
                 if method in _TYPED_METHODS:
                     check_json_content_type(scope)
-                body = await read_body(scope, receive, timeout=self.ctx.request_timeout)
+                body = await read_body(scope, receive, deadlines=self.ctx.deadlines)
                 params = parse_json_body(body)
                 if scope.get("query_string"):
                     for key, value in parse_query(scope["query_string"]).items():

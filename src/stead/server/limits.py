@@ -9,17 +9,19 @@ never a traceback.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import msgspec
 
-from stead.errors import InvalidParameter, RequestTimeout, RequestTooLarge
+from stead.errors import InvalidParameter, RequestTooLarge
 
-__all__ = ["MAX_JSON_BODY", "DEFAULT_BODY_TIMEOUT", "read_body", "check_json_content_type", "parse_json_body", "parse_query"]
+if TYPE_CHECKING:
+    from stead.server.bodies import Deadlines
+
+__all__ = ["MAX_JSON_BODY", "read_body", "check_json_content_type", "parse_json_body", "parse_query"]
 
 MAX_JSON_BODY = 16 * 1024 * 1024  # MLflow's log-batch limit is 1 MB; tag values up to 8 kB each
-DEFAULT_BODY_TIMEOUT = 60.0  # seconds a body may stop arriving (stead server --request-timeout)
 
 _decode = msgspec.json.Decoder().decode
 
@@ -32,9 +34,9 @@ def header(scope: dict[str, Any], name: bytes) -> bytes | None:
 
 
 async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_BODY,
-                    timeout: float = DEFAULT_BODY_TIMEOUT) -> bytes:
+                    deadlines: "Deadlines | None" = None) -> bytes:
     """The whole request body, refused with 413 as soon as it is known to exceed ``limit``,
-    and with 408 when it stops arriving for ``timeout`` seconds."""
+    and (with ``deadlines``) with 408 when it stops arriving."""
     length = header(scope, b"content-length")
     if length is not None:
         try:
@@ -44,24 +46,30 @@ async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_B
             raise InvalidParameter("Content-Length is not a number") from None
     chunks: list[bytes] = []
     size = 0
+    watch = deadlines.start() if deadlines is not None else None
     try:
-        async with asyncio.timeout(timeout) as deadline:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    break
-                chunk = message.get("body", b"")
-                if chunk:
-                    size += len(chunk)
-                    if size > limit:
-                        raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-                deadline.reschedule(asyncio.get_running_loop().time() + timeout)
-    except TimeoutError:
-        raise RequestTimeout(f"The request body stopped arriving: nothing came for {timeout:g} s; "
-                             "send it again") from None
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+            if watch is not None:
+                watch.touch(asyncio.get_running_loop().time())
+    except asyncio.CancelledError:
+        timed_out = deadlines.timed_out(watch) if deadlines is not None and watch is not None else None
+        if timed_out is None:
+            raise
+        raise timed_out from None
+    finally:
+        if deadlines is not None and watch is not None:
+            deadlines.stop(watch)
     return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 

@@ -2,9 +2,9 @@
 
 uvicorn waits for headers without a limit: a client that connects and sends nothing, or
 sends one header byte a minute, keeps its connection (and a slot under any connection limit)
-for ever. Here a timer starts when a connection opens and when a request begins, and stops
-once the headers are complete; if it fires first the client gets a 408 in MLflow's JSON error
-shape and the connection is closed. Imported by the CLI only (it imports uvicorn).
+for ever. Here a timer starts when a connection opens and when a read ends inside a request's
+headers, and stops once the headers are complete; if it fires first the client gets a 408 in
+MLflow's JSON error shape and the connection is closed. Imported by the CLI only (it imports uvicorn).
 """
 
 from __future__ import annotations
@@ -27,19 +27,30 @@ def set_header_timeout(seconds: float) -> None:
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` that answers 408 and closes when headers stop arriving."""
+    """``HttpToolsProtocol`` that answers 408 and closes when headers stop arriving.
+
+    A request whose headers come in one read (nearly all) never arms a timer: the timer is
+    set when a connection opens, and when a read ends in the middle of a request's headers.
+    """
 
     _header_timer: asyncio.TimerHandle | None = None
+    _in_headers = False
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._in_headers and self._header_timer is None:
+            self._arm()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm()
+        self._in_headers = True
 
     def on_headers_complete(self) -> None:
+        self._in_headers = False
         self._disarm()
         super().on_headers_complete()
 

@@ -18,7 +18,8 @@ from typing import Any
 import msgspec
 
 from stead.artifacts.paths import normalize_artifact_path, normalize_object_path
-from stead.server.bodies import BodyPipe, pump, read_window
+from stead.errors import InvalidParameter
+from stead.server.bodies import BodyPipe, Watch, pump, read_window
 from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall, Endpoint
 from stead.server.mlflow_json import opt_str
@@ -93,26 +94,47 @@ async def upload(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: 
     are already here (``stead.server.bodies``), so a client that trickles holds no thread."""
     path = normalize_object_path(call.path_params["artifact_path"])
     loop = asyncio.get_running_loop()
-    timeout = ctx.request_timeout
-    chunks, _, complete = await read_window(receive, _WINDOW, timeout)
-    if complete:
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        await loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, io.BytesIO(body), path)
-    else:
-        pipe = BodyPipe(loop, _HIGH_WATER, timeout)
-        writer = loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, pipe, path)
-        writer.add_done_callback(lambda _: pipe.wake())
-        try:
-            await pump(receive, pipe, writer, timeout, chunks)
-        except BaseException as exc:
-            pipe.fail(exc)  # the writer abandons its write: nothing is left at the target
-            with contextlib.suppress(BaseException):
-                await writer
+    deadlines = ctx.deadlines
+    assert deadlines is not None  # create_app makes them
+    watch = deadlines.start()
+    try:
+        chunks, _, complete = await read_window(receive, _WINDOW, watch)
+        if complete:
+            deadlines.stop(watch)
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            await loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, io.BytesIO(body), path)
+        else:
+            await _stream_upload(ctx, path, receive, watch, chunks)
+    except asyncio.CancelledError:
+        timed_out = deadlines.timed_out(watch)
+        if timed_out is None:
             raise
-        await writer
+        raise timed_out from None
+    finally:
+        deadlines.stop(watch)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def _stream_upload(ctx: ServerContext, path: str, receive: Any, watch: Watch, head: list[bytes]) -> None:
+    """Write while the body arrives; if the body fails (timeout, disconnect) the writer is told,
+    abandons its write (nothing is left at the target), and is waited for."""
+    assert ctx.deadlines is not None
+    loop = asyncio.get_running_loop()
+    pipe = BodyPipe(loop, _HIGH_WATER, ctx.deadlines.timeout)
+    writer = loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, pipe, path)
+    writer.add_done_callback(lambda _: pipe.wake())
+    try:
+        await pump(receive, pipe, writer, watch, head)
+    except BaseException as exc:
+        pipe.fail(exc if not isinstance(exc, asyncio.CancelledError) else InvalidParameter("upload abandoned"))
+        ctx.deadlines.stop(watch)
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(writer)
+        raise
+    ctx.deadlines.stop(watch)
+    await writer
 
 
 async def download(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: Any, call: ApiCall) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import stead.models as sm
+from stead.errors import UntrustedModel
 
 MLFLOW_PYTHON = os.environ.get("STEAD_TEST_MLFLOW_PYTHON")
 pytestmark = pytest.mark.skipif(
@@ -67,7 +68,10 @@ def test_stead_loads_a_model_saved_by_mlflow(tmp_path: Path, frame, labels, fmt:
     data = tmp_path / "frame.json"
     frame.to_json(data, orient="split")
     expected = json.loads(_mlflow(_SAVE, str(tmp_path / "m"), str(data), json.dumps(labels.tolist()), fmt))
-    model = sm.load_model(tmp_path / "m")
+    if fmt != "default":  # skops with its safe types needs no opt-in; a pickle does
+        with pytest.raises(UntrustedModel, match="model.pkl"):
+            sm.load_model(tmp_path / "m")
+    model = sm.load_model(tmp_path / "m", trust=fmt != "default")
     assert model.flavor == "sklearn"
     assert model.metadata.mlflow_version == "3.17.2"
     assert [c.name for c in model.signature.inputs.inputs] == ["age", "visits"]

@@ -180,5 +180,6 @@ def test_checkout_of_a_file_version_writes_the_file_it_reports(project, tmp_path
         assert r.returncode == 0, r.stderr
         path = Path.cwd() / written
         assert f"{path}:1written" in "".join(r.stdout.split()) and path.read_bytes() == CSV1  # rich may wrap
+        assert path.stat().st_mode & 0o200  # the user's copy is writable, as cp makes it
     assert sorted(p.name for p in Path.cwd().iterdir()) == [".stead", "data", "new", "out", "restored"]
     assert sorted(p.name for p in (Path.cwd() / "data").iterdir()) == ["customers.csv", "customers.csv.stead"]

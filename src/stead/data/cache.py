@@ -238,10 +238,11 @@ class Cache:
                         yield sub.name + name
 
 
-def copy_into(src_fd: int, dst: str, size: int) -> int:
-    """Copy ``size`` bytes from the start of ``src_fd`` into a new read-only file ``dst``,
-    in the kernel (``copy_file_range``, else ``sendfile``); return the bytes copied."""
-    out = os.open(dst, _NEW, 0o444)
+def copy_into(src_fd: int, dst: str, size: int, mode: int = 0o444) -> int:
+    """Copy ``size`` bytes from the start of ``src_fd`` into a new file ``dst`` (read-only
+    unless ``mode`` says otherwise), in the kernel (``copy_file_range``, else ``sendfile``);
+    return the bytes copied."""
+    out = os.open(dst, _NEW, mode)
     try:
         return _kernel_copy(src_fd, out, size)
     finally:
@@ -270,20 +271,21 @@ def _kernel_copy(src_fd: int, out: int, size: int) -> int:
 
 
 def copy_verified(
-    src: str, dst: str, digest: str, size: int | None, keep: "dict[str, bytes] | None" = None
+    src: str, dst: str, digest: str, size: int | None, keep: "dict[str, bytes] | None" = None, mode: int = 0o444
 ) -> bool:
     """Hash ``src`` and, only if it is object ``digest`` (of ``size`` bytes), copy it to a
     new file ``dst`` (from the same open file, so a rename over ``src`` cannot interfere).
     False, and nothing written, when it does not match; ``FileNotFoundError`` when ``src``
     does not exist. A small file is read once: what is written is what was hashed (and,
-    with ``keep``, kept there under its name for the caller to write again)."""
+    with ``keep``, kept there under its name for the caller to write again). The copy is
+    read-only (a cache or remote object) unless ``mode`` says otherwise (a checkout)."""
     fd = os.open(src, _RD)
     try:
         data = os.read(fd, KERNEL_COPY + 1)
         if len(data) <= KERNEL_COPY:
             if blake3(data).hexdigest() != digest or (size is not None and len(data) != size):
                 return False
-            _write_new(dst, data)
+            _write_new(dst, data, mode)
             if keep is not None:
                 keep[digest] = data
             return True
@@ -292,7 +294,7 @@ def copy_verified(
             got, got_size = hash_open(f, os.fstat(fd).st_size)
         if got != digest or (size is not None and got_size != size):
             return False
-        return copy_into(fd, dst, got_size) == got_size
+        return copy_into(fd, dst, got_size, mode) == got_size
     finally:
         os.close(fd)
 
@@ -333,8 +335,8 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
-def _write_new(path: str, data: bytes) -> None:
-    fd = os.open(path, _NEW, 0o444)
+def _write_new(path: str, data: bytes, mode: int = 0o444) -> None:
+    fd = os.open(path, _NEW, mode)
     try:
         _write_all(fd, data)
     finally:

@@ -208,7 +208,7 @@ def _materialize(
                 st = write_plain(tmp, trusted)
             elif trusted:
                 st = copy_plain(src, tmp)  # read once, or copied by the kernel
-            elif not copy_verified(src, tmp, digest, size):
+            elif not copy_verified(src, tmp, digest, size, mode=0o666):  # the user's file: writable, as cp makes it
                 return None
         os.replace(tmp, dst)
         placed = True

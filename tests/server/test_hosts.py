@@ -46,5 +46,5 @@ def test_defaults_and_parsing() -> None:
     assert allowed_hosts_for("0.0.0.0", None) == "*"
     assert allowed_hosts_for("0.0.0.0", " A.example , b.example") == "a.example,b.example"
     guard = HostGuard(None, "a.example,*.b.example,[::1]")
-    assert guard._allows(b"a.example:8080") and guard._allows(b"x.b.example") and guard._allows(b"[::1]:5000")
-    assert not guard._allows(b"b.example.evil") and not guard._allows(b"") and not guard._allows(b"xa.example")
+    assert guard.allows(b"a.example:8080") and guard.allows(b"x.b.example") and guard.allows(b"[::1]:5000")
+    assert not guard.allows(b"b.example.evil") and not guard.allows(b"") and not guard.allows(b"xa.example")

@@ -53,7 +53,8 @@ class HostGuard:
         self._listed = ", ".join(entries)
         self._memo: dict[bytes, bool] = {}
 
-    def _allows(self, raw: bytes) -> bool:
+    def allows(self, raw: bytes) -> bool:
+        """Whether a request with this Host header value is answered."""
         known = self._memo.get(raw)
         if known is not None:
             return known
@@ -70,12 +71,13 @@ class HostGuard:
                 if key == b"host":
                     host = value
                     break
-            if not self._allows(host):
-                await self._refuse(host, scope, send)
+            if not self.allows(host):
+                await self.refuse(host, scope, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, host: bytes, scope: dict[str, Any], send: Any) -> None:
+    async def refuse(self, host: bytes, scope: dict[str, Any], send: Any) -> None:
+        """Answer 400 (or close a websocket) naming the host and the option."""
         shown = host.decode("latin-1")[:200] or "(none)"
         message = (f"Host {shown!r} is not one this server answers to (allowed: {self._listed}). "
                    "If you reach it by that name, restart it with --allowed-hosts naming it "

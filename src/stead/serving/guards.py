@@ -14,37 +14,47 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stead.server.hosts import guard
+from stead.server.hosts import HostGuard
 
 __all__ = ["FORM_TYPES", "InferenceContentGuard", "protect"]
 
 FORM_TYPES = frozenset({b"text/plain", b"application/x-www-form-urlencoded", b"multipart/form-data"})
 
 
-def _media_type(scope: dict[str, Any]) -> bytes | None:
-    for key, value in scope.get("headers") or ():
-        if key == b"content-type":
-            return value.split(b";", 1)[0].strip().lower()
-    return None
-
-
 class InferenceContentGuard:
-    """ASGI wrapper: a form or plain-text POST to an inference route gets 415."""
+    """ASGI wrapper: a form or plain-text POST to an inference route gets 415; with
+    ``allowed`` (an allow-list, see ``stead.server.hosts``) a Host not on it gets 400. Both
+    checks read the headers once, in one wrapper: this sits on every inference request."""
 
-    __slots__ = ("app",)
+    __slots__ = ("app", "_hosts")
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, allowed: str | None = None) -> None:
         self.app = app
+        self._hosts = HostGuard(app, allowed) if allowed is not None and allowed != "*" else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            path = scope["path"]
-            v2 = path.startswith("/v2/models/") and path.endswith("/infer")
-            if v2 or path == "/invocations":
-                kind = _media_type(scope)
-                if kind in FORM_TYPES:
-                    await _refuse(send, kind.decode("latin-1"), v2)
-                    return
+        if scope["type"] == "http":
+            host = kind = b""
+            for key, value in scope["headers"]:
+                if key == b"host":
+                    host = value
+                elif key == b"content-type":
+                    kind = value
+            hosts = self._hosts
+            if hosts is not None and not hosts.allows(host):
+                await hosts.refuse(host, scope, send)
+                return
+            if kind and scope["method"] == "POST":
+                path = scope["path"]
+                v2 = path.endswith("/infer") and path.startswith("/v2/models/")
+                if v2 or path == "/invocations":
+                    media = kind.split(b";", 1)[0].strip().lower()
+                    if media in FORM_TYPES:
+                        await _refuse(send, media.decode("latin-1"), v2)
+                        return
+        elif scope["type"] == "websocket" and self._hosts is not None:
+            await self._hosts(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
@@ -59,5 +69,5 @@ async def _refuse(send: Any, kind: str, v2: bool) -> None:
 
 
 def protect(app: Any, allowed_hosts: str | None) -> Any:
-    """``app`` behind both guards: the Host allow-list outside, the form refusal inside."""
-    return guard(InferenceContentGuard(app), allowed_hosts)
+    """``app`` behind the Host allow-list and the form refusal."""
+    return InferenceContentGuard(app, allowed_hosts)

@@ -57,7 +57,8 @@ def list_tokens(
 @app.command()
 def revoke(token_id: int = typer.Argument(..., help="Token id (see `stead tokens list`)."),
            store_url: str = STORE_OPTION) -> None:
-    """Revoke a token; requests using it are refused from now on.
+    """Revoke a token; requests using it are refused from the next one on, by every server
+    process on this store.
 
     Example: stead tokens revoke 3
     """

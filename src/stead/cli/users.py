@@ -68,7 +68,8 @@ def list_users(store_url: str = STORE_OPTION, as_json: bool = JSON_OPTION) -> No
 
 @app.command()
 def delete(name: str = typer.Argument(..., help="User name."), store_url: str = STORE_OPTION) -> None:
-    """Delete a user with their tokens and permissions.
+    """Delete a user with their tokens and permissions (every server on this store refuses
+    them from the next request on).
 
     Example: stead users delete alice
     """
@@ -117,7 +118,7 @@ def set_password(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
     store_url: str = STORE_OPTION,
 ) -> None:
-    """Change a user's password.
+    """Change a user's password; the old one stops working at once on every server process.
 
     Example: stead users set-password alice
     """

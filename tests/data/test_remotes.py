@@ -193,3 +193,15 @@ def test_pull_of_one_version_checks_out_only_that_version(tmp_path, monkeypatch)
     shutil.rmtree(root / "other")
     assert stead.data.pull(["ds@1"], settings=s).ok
     assert (root / "ds" / "f.bin").read_bytes() == b"ds" and not (root / "other").exists()
+
+
+def test_a_home_with_only_local_remotes_uses_its_first(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "proj"
+    make_files(root / "ds", {"f.bin": b"x"})
+    monkeypatch.chdir(root)
+    s = Settings(home=root / ".stead")
+    stead.data.add("ds", settings=s)
+    stead.data.remotes(s).add("mine", str(tmp_path / "mine"), local=True)
+    assert stead.data.remotes(s).get(None)[0] == "mine" and stead.data.push(settings=s).ok
+    stead.data.remotes(s).add("team", str(tmp_path / "team"))  # a team default takes over
+    assert stead.data.remotes(s).get(None)[0] == "team"

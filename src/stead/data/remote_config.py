@@ -88,6 +88,8 @@ class Remotes:
         mine, my_default = self.home.load()
         team, team_default = self.team()
         default = my_default if my_default in mine else team_default
+        if default is None and mine:
+            default = next(iter(mine))  # no team default: this home's first remote
         return {**team, **mine}, default
 
     def listing(self) -> list[dict[str, object]]:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -32,6 +31,7 @@ DATATYPES: dict[str, Any] = {
     "FP16": np.float16, "FP32": np.float32, "FP64": np.float64, "BF16": np.float32, "BYTES": object,
 }
 _NAMES = {np.dtype(v): k for k, v in DATATYPES.items() if v is not object and k != "BF16"}
+_DTYPES = {k: np.dtype(v) for k, v in DATATYPES.items()}
 _MAX_ELEMENTS = 1 << 26
 _MAX_DIMS = 32
 # request parameters that steer the protocol (Triton's reserved names), not the model
@@ -63,8 +63,7 @@ _decoder = msgspec.json.Decoder(_Request)
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
-class V2Request:
+class V2Request(NamedTuple):
     """A decoded infer request: the inputs, the request ``id``, and which outputs go back as
     binary data (``binary_all``: every one; ``binary``: those named)."""
 
@@ -88,7 +87,7 @@ def _bad(name: str, problem: str, message: str) -> BadRequest:
 def _size(t: _Tensor) -> int:
     if len(t.shape) > _MAX_DIMS:
         raise _bad(t.name, "bad shape", f"has {len(t.shape)} dimensions; the limit is {_MAX_DIMS}")
-    if any(d < 0 for d in t.shape):
+    if t.shape and min(t.shape) < 0:
         raise _bad(t.name, "bad shape", f"has a negative dimension in shape {t.shape}")
     size = math.prod(t.shape)
     if size > _MAX_ELEMENTS:
@@ -123,11 +122,13 @@ def _json_values(t: _Tensor, size: int) -> np.ndarray:
     if got.ndim > max(len(t.shape), 1):
         raise _bad(t.name, f"data is not {dt}", f"data is nested {got.ndim} deep, deeper than its shape {t.shape}")
     kind = got.dtype.kind
+    if dt == "FP64" and kind in "fiu":  # the common case; msgspec refuses numbers beyond float64
+        return got if kind == "f" else got.astype(np.float64)
     if dt == "BYTES":
         if not all(isinstance(v, str) for v in got.flat):
             raise _bad(t.name, "data is not BYTES", "data must be strings for datatype BYTES")
         return got
-    want = np.dtype(DATATYPES[dt])
+    want = _DTYPES[dt]
     if dt == "BOOL":
         if kind != "b" and size:
             raise _bad(t.name, "data is not BOOL", "data must be true or false for datatype BOOL")
@@ -216,14 +217,17 @@ def decode_infer(body: bytes, column_names: Collection[str] | None,
             raise BadRequest(f"Input tensors disagree on the number of rows: {sorted(rows)}",
                              fields=[{"name": n, "problem": f"{a.shape[0] if a.ndim else 1} rows"} for n, a in tensors])
         inputs = Inputs(names, [a for _, a in tensors], rows.pop())
-    params = req.parameters or {}
-    model_params = {k: v for k, v in params.items() if k not in _PROTOCOL_PARAMS and not k.startswith("triton_")}
-    inputs.params = model_params or None
-    outputs = req.outputs or []
-    inputs.outputs = tuple(o.name for o in outputs)
-    binary_all = params.get("binary_data_output") is True
-    wanted = frozenset(o.name for o in outputs if (o.parameters or {}).get("binary_data", binary_all) is True)
-    return V2Request(inputs, req.id, binary_all and not outputs, wanted)
+    params = req.parameters
+    binary_all = False
+    if params:
+        binary_all = params.get("binary_data_output") is True
+        inputs.params = {k: v for k, v in params.items()
+                         if k not in _PROTOCOL_PARAMS and not k.startswith("triton_")} or None
+    if not req.outputs:
+        return V2Request(inputs, req.id, binary_all)
+    inputs.outputs = tuple(o.name for o in req.outputs)
+    wanted = frozenset(o.name for o in req.outputs if (o.parameters or {}).get("binary_data", binary_all) is True)
+    return V2Request(inputs, req.id, False, wanted)
 
 
 def encode_infer(model_name: str, model_version: str | None, request_id: str | None,

@@ -113,3 +113,23 @@ def test_the_largest_allowed_filter_still_runs(server: httpx.Client) -> None:
     order = [f"metrics.m{i}" for i in range(MAX_ORDER_BY)]
     r = server.post(f"{API}/runs/search", json={"experiment_ids": [eid], "filter": clauses, "order_by": order})
     assert r.status_code == 200, r.text[:300]
+
+
+@pytest.mark.parametrize("clause", [
+    "tags.t{i} != 'x'", "metrics.m{i} > 1", "run_name ILIKE '%x{i}'", "datasets.name IN ('a', 'b')",
+    "params.p{i} IS NULL",
+])
+def test_every_kind_of_clause_runs_at_the_cap(server: httpx.Client, clause: str) -> None:
+    eid, _ = server.ids  # type: ignore[attr-defined]
+    r = server.post(f"{API}/runs/search", json={"experiment_ids": [eid], "filter": _and(clause, MAX_CLAUSES)})
+    assert r.status_code == 200, r.text[:300]
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", f"{API}/experiments/search"), ("GET", f"{API}/registered-models/search"),
+    ("GET", f"{API}/model-versions/search"),
+])
+def test_other_searches_run_at_the_cap(server: httpx.Client, method: str, path: str) -> None:
+    text = _and("tags.t{i} LIKE 'x%'", MAX_CLAUSES)
+    r = server.post(path, json={"filter": text}) if method == "POST" else server.get(path, params={"filter": text})
+    assert r.status_code == 200, r.text[:300]

@@ -224,10 +224,11 @@ class Endpoint:
             if s.error is not None:
                 level = logging.ERROR if s.state == FAILED else logging.WARNING
                 log.log(level, "endpoint %s: variant %s is %s: %s; traffic now %s", self.name, s.name,
-                        "down" if s.state == FAILED else "stale", s.error, traffic or "none")
+                        "down" if s.state == FAILED else "stale", s.error, traffic or "none",
+                        extra={"variant": s.name})
             elif said is not None:
                 log.warning("endpoint %s: variant %s serves %s again (version %s); traffic now %s", self.name, s.name,
-                            s.model, s.version, traffic)
+                            s.model, s.version, traffic, extra={"variant": s.name})
 
     async def report(self) -> None:
         """Write this server's variant states to the store (when it reports), off the event loop;

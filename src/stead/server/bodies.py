@@ -169,6 +169,8 @@ class BodyPipe:
     # -- the writer thread's side -------------------------------------------------------
 
     def read(self, n: int = -1, /) -> bytes:
+        """Up to ``n`` bytes, b"" at the end; without ``n``, what is here (never the whole
+        body at once: the stores read in chunks, and a whole body could be any size)."""
         with self._cond:
             self._wanted = n if n is not None and n > 0 else self._high_water
             ready = self._cond.wait_for(lambda: self._error is not None or self._done or self._size >= self._wanted,

@@ -92,9 +92,9 @@ def test_pipelined_requests_get_whole_answers_in_order(sqlite_home: Home, serve:
         for row in x:
             body = json.dumps({"inputs": [{"name": "input-0", "shape": [1, x.shape[1]], "datatype": "FP64",
                                            "data": row.tolist()}]}).encode()
-            requests += (b"POST /v2/models/churn/infer HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
+            requests += (b"POST /v2/models/churn/infer HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                          b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        requests += b"GET /v2/health/live HTTP/1.1\r\nhost: t\r\n\r\n"
+        requests += b"GET /v2/health/live HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
         with socket.create_connection((u.hostname, u.port), timeout=30) as sock:
             sock.sendall(requests)  # four requests in one segment, before any answer
             answers = _read_responses(sock, 4)

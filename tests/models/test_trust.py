@@ -32,6 +32,11 @@ def test_a_pickled_model_is_refused_naming_the_file_and_the_opt_in(tmp_path: Pat
     np.testing.assert_array_equal(model.predict(frame), logistic.predict(frame))
 
 
+def test_saving_infers_the_outputs_of_a_pickled_model(tmp_path: Path, logistic, frame) -> None:  # type: ignore[no-untyped-def]
+    info = sm.save_model(logistic, tmp_path / "m", input_example=frame.head(3))
+    assert info.signature is not None and info.signature.outputs is not None  # read back, trusted: it wrote it
+
+
 def test_a_python_model_needs_the_opt_in(tmp_path: Path) -> None:
     sm.save_model(Doubler(), tmp_path / "m")
     with pytest.raises(UntrustedModel, match="python_model.pkl"):

@@ -11,6 +11,7 @@ from typing import Any
 from stead.errors import AlreadyExists, InvalidParameter, NotFound
 from stead.models.env import CONDA, PYTHON_ENV, write_env_files
 from stead.models.example import as_model_input, save_example
+from stead.models.trust import TRUST_KEY
 from stead.models.flavors import detect, flavor_module, load_flavor
 from stead.models.mlmodel import PYFUNC, MLmodel
 from stead.models.signature import ModelSignature, infer_schema
@@ -55,7 +56,8 @@ def _infer_outputs(name: str, model_dir: Path, mlmodel: MLmodel, example: Any) -
     """The output schema from the model's prediction on its example (None if it fails,
     as MLflow does: a signature without outputs is still useful)."""
     try:
-        predictor = load_flavor(name, model_dir, mlmodel)
+        # the files were written just now from the caller's own object: reading them back trusts no one new
+        predictor = load_flavor(name, model_dir, mlmodel, {TRUST_KEY: True})
         return infer_schema(predictor.predict(example, None))
     except Exception:
         return None

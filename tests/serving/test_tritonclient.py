@@ -122,3 +122,22 @@ def test_a_binary_request_with_a_bad_header_length_is_400(url: str) -> None:
         r = httpx.post(f"{url}/v2/models/churn/infer", content=body,
                        headers={"inference-header-content-length": length, "content-type": "application/octet-stream"})
         assert r.status_code == 400 and message in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("compression", ["gzip", "deflate"])
+def test_compressed_requests(client: object, sqlite_home: Home, compression: str) -> None:
+    x = rows(4, seed=8)
+    result = client.infer("churn", [_input("input-0", x, "FP64")], request_compression_algorithm=compression,
+                          response_compression_algorithm=compression)
+    assert result.as_numpy("predict").tolist() == expected(sqlite_home, 1, x)
+
+
+def test_a_compressed_body_is_held_to_the_body_limit_once_inflated(url: str) -> None:
+    import gzip
+
+    bomb = gzip.compress(b" " * 40_000_000)  # 40 kB on the wire, 40 MB inflated (the limit is 32 MiB)
+    r = httpx.post(f"{url}/v2/models/churn/infer", content=bomb,
+                   headers={"content-encoding": "gzip", "content-type": "application/json"})
+    assert r.status_code == 413 and "once decompressed" in r.json()["error"]
+    r = httpx.post(f"{url}/v2/models/churn/infer", content=b"{}", headers={"content-encoding": "br"})
+    assert r.status_code == 415 and "Content-Encoding 'br'" in r.json()["error"]

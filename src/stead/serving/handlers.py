@@ -14,6 +14,7 @@ import logging
 import random
 import time
 import uuid
+import zlib
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ import numpy as np
 from starlette.routing import Route
 
 from stead import __version__
-from stead.errors import BadRequest, NotFound, RequestTooLarge, SteadError, http_status_for
+from stead.errors import BadRequest, NotFound, RequestTooLarge, SteadError, UnsupportedMediaType, http_status_for
 from stead.serving.metrics import CONTENT_TYPE as METRICS_TYPE
 from stead.serving.metrics import ServingMetrics
 from stead.serving.oip_binary import EXTENSION, HEADER
@@ -72,6 +73,26 @@ async def _read_body(scope: dict[str, Any], receive: Any, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _inflate(scope: dict[str, Any], body: bytes, limit: int) -> bytes:
+    """A V2 body sent with ``Content-Encoding: gzip`` or ``deflate`` (``tritonclient``'s
+    request compression), decompressed up to the body limit."""
+    encoding = _header(scope, b"content-encoding")
+    if encoding is None or encoding.strip().lower() == b"identity":
+        return body
+    kind = encoding.strip().lower()
+    if kind not in (b"gzip", b"deflate"):
+        raise UnsupportedMediaType(f"Content-Encoding {kind.decode('latin-1')[:40]!r} is not supported; "
+                                   "send the body as it is, or gzip or deflate it")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16 if kind == b"gzip" else zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"The {kind.decode()} body cannot be decompressed: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise RequestTooLarge(f"Request body is over the limit of {limit} bytes once decompressed")
+    return out
 
 
 def _header_length(scope: dict[str, Any]) -> int | None:
@@ -190,7 +211,7 @@ class Handlers:
         request_id = None
         try:
             self._check_name(params["name"])
-            body = await _read_body(scope, receive, self.max_body_bytes)
+            body = _inflate(scope, await _read_body(scope, receive, self.max_body_bytes), self.max_body_bytes)
             live = self.endpoint.live
             request = decode_infer(body, live[0].runtime.column_names if live else None, _header_length(scope))
             inputs, request_id = request.inputs, request.id

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 COLUMNS = ["age", "tenure", "spend"]
@@ -158,3 +160,42 @@ def wait_for(what: str, check: Callable[[], object], deadline_s: float = 30.0) -
             return got
         assert time.monotonic() < end, f"timed out waiting for {what}"
         time.sleep(0.02)
+
+
+class RequestLoop:
+    """``/invocations`` asked in background threads until the block ends (bounded), each answer
+    checked against what the version that gave it predicts: ``answers`` holds (variant,
+    version) in order, ``failures`` every error or wrong answer."""
+
+    def __init__(self, url: str, body: dict, by_version: dict[str, list[int]], threads: int = 1,
+                 limit: int = 20_000) -> None:
+        self.url, self.body, self.by_version, self.limit = url, body, by_version, limit
+        self.answers: list[tuple[str, str]] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._ask) for _ in range(threads)]
+
+    def _ask(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(self.limit):  # bounded; the test stops it long before
+                if self._stop.is_set():
+                    return
+                try:
+                    r = client.post(f"{self.url}/invocations", json=self.body)
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                    continue
+                version = r.headers.get("x-stead-model-version", "")
+                if r.status_code != 200 or r.json()["predictions"] != self.by_version.get(version):
+                    self.failures.append(f"{r.status_code} {r.text}")
+                self.answers.append((r.headers.get("x-stead-variant", ""), version))
+
+    def __enter__(self) -> "RequestLoop":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join()

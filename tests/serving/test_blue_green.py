@@ -4,12 +4,10 @@ bounded loop of requests that must all succeed. Real CLI and server processes.""
 
 from __future__ import annotations
 
-import threading
-
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving_helpers import COLUMNS, Home, expected, rows, stead, wait_for
+from serving_helpers import COLUMNS, Home, RequestLoop, expected, rows, stead, wait_for
 
 
 def _weights(url: str) -> dict[str, float]:
@@ -26,34 +24,14 @@ def test_switch_and_switch_back_fail_no_request(home: Home, serve) -> None:
     x = rows(1, seed=11)
     body = {"dataframe_split": {"columns": COLUMNS, "data": x.tolist()}}
     by_version = {"1": expected(home, 1, x), "2": expected(home, 2, x)}
-    answers: list[tuple[str, str]] = []
-    failures: list[str] = []
-    stop = threading.Event()
-
-    def requests(url: str) -> None:
-        with httpx.Client(timeout=30) as client:
-            for _ in range(20_000):  # bounded; the test stops it long before
-                if stop.is_set():
-                    return
-                try:
-                    r = client.post(f"{url}/invocations", json=body)
-                except httpx.HTTPError as exc:
-                    failures.append(repr(exc))
-                    continue
-                version = r.headers.get("x-stead-model-version", "")
-                if r.status_code != 200 or r.json()["predictions"] != by_version.get(version):
-                    failures.append(f"{r.status_code} {r.text}")
-                answers.append((r.headers.get("x-stead-variant", ""), version))
-
     with serve(home, "--deployment", "churn", "--poll", "0.1") as url:
         # Both colors are loaded and warm before any switch: the idle one too.
         states = {v["name"]: (v["state"], v["model_version"]) for v in
                   httpx.get(f"{url}/v2/models/churn").json()["variants"]}
         assert states == {"blue": ("live", "1"), "green": ("live", "2")}
         assert _weights(url) == {"blue": 100, "green": 0}
-        loop = threading.Thread(target=requests, args=(url,))
-        loop.start()
-        try:
+        with RequestLoop(url, body, by_version) as loop:
+            answers = loop.answers
             wait_for("answers from blue", lambda: len(answers) >= 30)
             # --wait returns once the server reports the switch applied: no polling here.
             switched = stead(home, "deploy", "switch", "churn", "--wait", "30")
@@ -70,12 +48,9 @@ def test_switch_and_switch_back_fail_no_request(home: Home, serve) -> None:
             assert _weights(url) == {"blue": 100, "green": 0}
             mark_back = len(answers)
             wait_for("answers from blue again", lambda: len(answers) >= mark_back + 30)
-        finally:
-            stop.set()
-            loop.join()
         metrics = httpx.get(f"{url}/metrics").text
 
-    assert failures == []
+    assert loop.failures == []
     assert ("blue", "1") in answers[:mark] and ("green", "2") in answers[mark:mark_back]
     # A request in flight during the switch may answer from the old color; one made after the
     # server showed the new weights never does.

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import httpx
 import pytest
 
-from serving_helpers import COLUMNS, Home, expected, rows, wait_for
+from serving_helpers import COLUMNS, Home, RequestLoop, expected, rows, wait_for
 
 
 def _service(home: Home):  # type: ignore[no-untyped-def]
@@ -117,28 +116,9 @@ def test_promotion_under_load_fails_no_request(home: Home, serve) -> None:
     x = rows(1, seed=9)
     body = {"dataframe_split": {"columns": COLUMNS, "data": x.tolist()}}
     by_version = {"1": expected(home, 1, x), "2": expected(home, 2, x)}
-    failures: list[str] = []
-    versions: list[tuple[str, str]] = []
-    stop = threading.Event()
-
-    def load(url: str) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not stop.is_set():
-                try:
-                    r = client.post(f"{url}/invocations", json=body)
-                except httpx.HTTPError as exc:
-                    failures.append(repr(exc))
-                    continue
-                version = r.headers.get("x-stead-model-version", "")
-                if r.status_code != 200 or r.json()["predictions"] != by_version.get(version):
-                    failures.append(f"{r.status_code} {r.text}")
-                versions.append((r.headers.get("x-stead-variant", ""), version))
-
     with serve(home, "--deployment", "churn", "--poll", "0.2") as url:
-        threads = [threading.Thread(target=load, args=(url,)) for _ in range(3)]
-        for t in threads:
-            t.start()
-        try:
+        with RequestLoop(url, body, by_version, threads=3) as loop:
+            versions = loop.answers
             deadline = time.monotonic() + 30
             while len(versions) < 50 and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -153,11 +133,7 @@ def test_promotion_under_load_fails_no_request(home: Home, serve) -> None:
             mark = len(versions)
             while len(versions) < mark + 50 and time.monotonic() < deadline:
                 time.sleep(0.01)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
-        assert failures == []
+        assert loop.failures == []
         assert ("primary", "1") in versions[:mark] and all(v == ("primary", "2") for v in versions[mark + 10:])
         metrics = httpx.get(f"{url}/metrics").text
         assert "stead_serving_model_swaps_total" in metrics

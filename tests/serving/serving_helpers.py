@@ -50,7 +50,7 @@ def training_data() -> tuple[object, np.ndarray]:
     return pd.DataFrame(x, columns=COLUMNS), y
 
 
-def _register(home: Home, model: object, example: object) -> int:
+def _register(home: Home, model: object, example: object, name: str = "churn") -> int:
     from stead.models.log import log_model
     from stead.tracking import fluent
     from stead.tracking.client import TrackingClient
@@ -59,7 +59,7 @@ def _register(home: Home, model: object, example: object) -> int:
     fluent.set_client(client)
     try:
         with fluent.start_run():
-            info = log_model(model, "model", input_example=example, registered_model_name="churn")
+            info = log_model(model, "model", input_example=example, registered_model_name=name)
     finally:
         fluent.set_client(None)
     return int(info.registered_model_version)
@@ -94,14 +94,17 @@ def expected(home: Home, version: int, x: np.ndarray) -> list[int]:
 
 
 class SlowOrFailing:
-    """A tiny Python model: 2*x, but x == -1 sleeps (a slow model) and x > 1000 raises."""
+    """A tiny Python model: 2*x, but x == -1 sleeps (a slow model), x > 1000 fails (a fault of
+    the model: RuntimeError) and x < -1000 is refused (ValueError: the input's fault)."""
 
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         import time
 
         x = model_input["x"].to_numpy()
         if (x > 1000).any():
-            raise ValueError("x is too large for this model")
+            raise RuntimeError("x is too large for this model")
+        if (x < -1000).any():
+            raise ValueError("x must be at least -1000")
         if (x == -1).any():
             time.sleep(1.0)
         return x * 2

@@ -59,6 +59,11 @@ def test_model_error_is_500_and_the_server_keeps_serving(tmp_path, serve) -> Non
         r = httpx.post(f"{url}/v2/models/quirky/infer",
                        json={"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [5000.0]}]})
         assert r.status_code == 500 and "x is too large" in r.json()["error"]
+        # ValueError: the model refused the input, a 400 naming the model and what it said
+        r = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"x": -5000.0}]})
+        assert r.status_code == 400 and r.json()["error_code"] == "BAD_REQUEST"
+        assert "Model quirky version 1 (variant default) refused the input: ValueError: x must be at least -1000" \
+            in r.json()["message"], r.json()
         r = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"x": 2.0}]})
         assert r.status_code == 200 and r.json() == {"predictions": [4.0]}
         # a slow prediction: 504 as MLflow answers, then the server answers again

@@ -162,6 +162,9 @@ class Handlers:
                 outputs = await variant.batcher.submit(prepared)
         except TimeoutError:
             raise _Timeout(_TIMEOUT_MESSAGE, variant=variant) from None
+        except SteadError as exc:  # the model refused or failed: counted for the variant that ran it
+            exc.details.setdefault("variant", variant)
+            raise
         for shadow in self.endpoint.shadows:
             task = asyncio.get_running_loop().create_task(self._shadow(shadow, inputs, outputs))
             self._shadow_tasks.add(task)

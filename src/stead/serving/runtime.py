@@ -5,6 +5,12 @@
 estimator whose signature is numeric columns gets the fast path: requests become rows
 of one float block, the estimator runs once per batch, and the result is split back.
 Every other model goes through ``PyFuncModel.predict`` (its own signature check).
+
+A model that raises ``ValueError`` or ``TypeError`` on a request that passed the signature
+check refuses that input (scikit-learn's "Input X contains NaN", a wrong value for the
+model's own code): the request gets 400 ``BAD_REQUEST`` with what the model said, as MLflow's
+scoring server answers. Any other exception is a fault of the model or server: 500. When a
+merged batch fails, its requests are run again one at a time, so only the one at fault fails.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 from stead.errors import BadRequest, InvalidParameter, SteadError
 from stead.serving.inputs import FieldProblem, Inputs, check_columns, checked_inputs, invalid_input
 
-__all__ = ["ModelRuntime", "Prepared", "ModelFailed"]
+__all__ = ["ModelRuntime", "Prepared", "ModelFailed", "ModelRefused"]
 
 _NUMERIC_TYPES = ("integer", "long", "float", "double", "boolean")
 _METHODS = ("predict", "predict_proba")
@@ -30,6 +36,14 @@ class ModelFailed(SteadError):
     """The model raised while predicting; the server answers 500 and keeps serving."""
 
     code = "INTERNAL_ERROR"
+
+
+class ModelRefused(BadRequest):
+    """The model refused a request's values (it raised ``ValueError``/``TypeError``): 400."""
+
+
+# What a model raises when it refuses the values it was given, rather than failing itself.
+_REFUSALS = (ValueError, TypeError)
 
 
 @dataclass
@@ -47,8 +61,9 @@ class ModelRuntime:
     """One loaded model version; ``name`` and ``version`` are what the protocols report."""
 
     def __init__(self, uri: str, *, name: str, version: str | None, client: Any = None,
-                 model_config: dict[str, Any] | None = None) -> None:
+                 model_config: dict[str, Any] | None = None, variant: str | None = None) -> None:
         self.uri = uri
+        self.variant = variant
         self.model_config = model_config
         self.name = name
         self.version = version
@@ -173,14 +188,34 @@ class ModelRuntime:
 
     # ---- worker thread ---------------------------------------------------------------
     def predict_batch(self, items: list[Prepared]) -> list[dict[str, np.ndarray] | BaseException]:
-        """Run the model once on the batch (fast path) or once per request; never raises."""
-        if self._fast:
+        """Run the model once on the batch (fast path) or once per request; never raises.
+        A merged batch that fails is run again request by request, so one bad request gets
+        its own error and the others their answers."""
+        if not self._fast:
+            return [self._one(p) for p in items]
+        try:
+            return self._fast_batch(items)
+        except Exception as exc:  # noqa: BLE001 - a model error answers 400 or 500, the server goes on
+            if len(items) == 1:
+                return [self._failure(exc)]
+        out: list[dict[str, np.ndarray] | BaseException] = []
+        for p in items:
             try:
-                return self._fast_batch(items)
-            except Exception as exc:  # noqa: BLE001 - a model error answers 500, the server goes on
-                return [ModelFailed(f"Model {self.name} v{self.version} failed: {type(exc).__name__}: {exc}")
-                        for _ in items]
-        return [self._one(p) for p in items]
+                out.extend(self._fast_batch([p]))
+            except Exception as exc:  # noqa: BLE001
+                out.append(self._failure(exc))
+        return out
+
+    def _failure(self, exc: Exception) -> SteadError:
+        """The error a request gets for ``exc`` raised by the model: 400 when the model refused
+        the values (``ValueError``/``TypeError``), 500 for anything else."""
+        who = f"Model {self.name} version {self.version or 'local'}" + (f" (variant {self.variant})"
+                                                                         if self.variant else "")
+        said = f"{type(exc).__name__}: {str(exc).rstrip('.')}"
+        if isinstance(exc, _REFUSALS):
+            return ModelRefused(f"{who} refused the input: {said}. Check the values sent "
+                                "(NaN, infinity, out-of-range or wrongly typed values) against what the model takes")
+        return ModelFailed(f"{who} failed: {said}")
 
     def _fast_batch(self, items: list[Prepared]) -> list[dict[str, np.ndarray] | BaseException]:
         raw = self._model.raw
@@ -209,7 +244,7 @@ class ModelRuntime:
         except SteadError as exc:
             return exc
         except Exception as exc:  # noqa: BLE001
-            return ModelFailed(f"Model {self.name} v{self.version} failed: {type(exc).__name__}: {exc}")
+            return self._failure(exc)
         return _as_outputs(result, self._output_name)
 
     def _model_input(self, inputs: Inputs) -> Any:

@@ -93,7 +93,7 @@ class Endpoint:
 
     async def _start(self, v: Variant, uri: str, version: str | None) -> LiveVariant:
         runtime = ModelRuntime(uri, name=self.name, version=version, client=self._client,
-                               model_config=self.model_config)
+                               model_config=self.model_config, variant=v.name)
         try:
             await runtime.load()
         except Exception:

@@ -1,8 +1,9 @@
 """Tenancy on ``stead server --auth``: two users on one real server process (SQLite and
 PostgreSQL), one test per class of leak. Alice's experiments, runs, logged models and
-registered models must stay invisible to Bob: not listed, not copied into his models, not
-confirmed to exist, not matched by a pattern that stalls the server, and no error shows
-where the server keeps its files or its database."""
+registered models (and the deployments and pipeline runs that name them) must stay
+invisible to Bob: not listed, not copied into his models, not confirmed to exist, not
+matched by a pattern that stalls the server, and no error shows where the server keeps its
+files or its database."""
 
 from __future__ import annotations
 
@@ -355,3 +356,101 @@ def test_the_mlflow_client_sees_only_its_own(server: Server, tmp_path: Path) -> 
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"created": "bob-new", "run_exp": True, "alices_by_name": None, "models": ["bob-model"],
                    "versions": ["bob-model"], "experiments": ["bob-exp", "bob-new"]}
+
+
+STEAD = "/api/stead/v1"
+
+
+def _stead_pages(t: Tenant, path: str, key: str, **params: Any) -> list[list[dict[str, Any]]]:
+    pages, token = [], None
+    while True:
+        r = t.http.get(STEAD + path, params={**params, **({"page_token": token} if token else {})})
+        data = t.ok(r)
+        pages.append(data[key])
+        token = data.get("next_page_token")
+        if not token:
+            return pages
+        assert _offset(token) == sum(len(p) for p in pages)  # counts only what the caller sees
+
+
+def test_deployments_show_only_those_whose_every_model_the_caller_may_read(server: Server) -> None:
+    from stead.server.users import UserService
+    from stead.serving.deployments import Deployments, Variant
+    from stead.store import open_store
+
+    alice, bob, admin = server.alice, server.bob, server.admin
+    store = open_store(server.store_url)
+    deployments = Deployments(store)
+    deployments.create("a-churn", [Variant("main", f"{alice.model}@champ", 100)])
+    deployments.create("b-churn", [Variant("main", f"{bob.model}@champ", 100)])
+    deployments.create("c-mixed", [Variant("main", f"{bob.model}@champ", 90),
+                                   Variant("canary", f"{alice.model}/1", 10)])
+    deployments.create("d-shadow", [Variant("main", f"{bob.model}/1", 100),
+                                    Variant("shadow", f"{alice.model}@champ", 0, shadow=True)])
+
+    def names(t: Tenant) -> list[str]:
+        return [d["name"] for d in t.ok(t.http.get(f"{STEAD}/deployments"))["deployments"]]
+
+    assert names(bob) == ["b-churn"]
+    assert names(alice) == ["a-churn"]
+    assert names(admin) == ["a-churn", "b-churn", "c-mixed", "d-shadow"]
+    assert alice.model not in bob.http.get(f"{STEAD}/deployments").text
+    mine = bob.ok(bob.http.get(f"{STEAD}/deployments/b-churn"))["deployment"]
+    assert mine["variants"][0]["model"] == "bob-model@champ"
+    for theirs in ("a-churn", "c-mixed", "d-shadow"):
+        _same_answer(bob.http.get(f"{STEAD}/deployments/{theirs}"), bob.http.get(f"{STEAD}/deployments/nobody"),
+                     theirs, "nobody")
+    assert admin.ok(admin.http.get(f"{STEAD}/deployments/c-mixed"))["deployment"]["name"] == "c-mixed"
+    # READ on Alice's model opens the deployments that serve it beside Bob's own
+    UserService(store).grant("bob", registered_model=alice.model, level="READ")
+    store.dispose()
+    assert names(bob) == ["a-churn", "b-churn", "c-mixed", "d-shadow"]
+    assert bob.ok(bob.http.get(f"{STEAD}/deployments/c-mixed"))["deployment"]["name"] == "c-mixed"
+
+
+def test_pipeline_runs_show_only_those_whose_tracked_experiments_the_caller_may_read(server: Server) -> None:
+    from stead.pipelines.records import PipelineRecords, PipelineRun, StepRun
+    from stead.server.users import UserService
+    from stead.store import open_store
+
+    alice, bob, admin = server.alice, server.bob, server.admin
+    store = open_store(server.store_url)
+    records = PipelineRecords(store)
+
+    def add(tag: str, created: int, *tracked: str | None) -> None:
+        run_id = tag.ljust(32, "z")
+        run = PipelineRun(run_id, "train", "train.py:train", {"secret": run_id}, "local", "SUCCEEDED", created)
+        records.create(run, [StepRun(run_id, f"s{i}", i, f"s{i}", "SUCCEEDED", tracking_run_id=t)
+                             for i, t in enumerate(tracked)])
+
+    # Alice's runs are the newest, so an unfiltered first page would hold only hers
+    for i in range(3):
+        add(f"b{i}", 100 + i, bob.run, None)
+    add("a0", 200, alice.run)
+    add("b0a", 201, None, alice.run)
+    add("c0", 202, bob.run, alice.run)  # one step tracked in Alice's experiment
+    add("e0", 203, None)  # tracked nothing: admins only
+    add("f0", 204, "9" * 32)  # a tracked run that no longer exists
+
+    pages = _stead_pages(bob, "/pipelines/runs", "runs", max_results=2)
+    assert [len(p) for p in pages] == [2, 1]
+    assert [r["run_id"].rstrip("z") for p in pages for r in p] == ["b2", "b1", "b0"]
+    assert alice.run not in json.dumps(pages)
+    hers = alice.ok(alice.http.get(f"{STEAD}/pipelines/runs"))["runs"]
+    assert [r["run_id"].rstrip("z") for r in hers] == ["b0a", "a0"]
+    everything = admin.ok(admin.http.get(f"{STEAD}/pipelines/runs", params={"max_results": 100}))["runs"]
+    assert [r["run_id"].rstrip("z") for r in everything] == ["f0", "e0", "c0", "b0a", "a0", "b2", "b1", "b0"]
+
+    missing = "d" * 32
+    for theirs in (*(t.ljust(32, "z") for t in ("a0", "b0a", "c0", "e0", "f0")), "a0", "b0a"):  # ids, prefixes
+        _same_answer(bob.http.get(f"{STEAD}/pipelines/runs/{theirs}"),
+                     bob.http.get(f"{STEAD}/pipelines/runs/{missing}"), theirs, missing)
+    # a prefix: Alice's b0a... does not make Bob's b0... ambiguous to him (it does to an admin)
+    assert bob.ok(bob.http.get(f"{STEAD}/pipelines/runs/b0"))["run"]["run_id"] == "b0".ljust(32, "z")
+    assert admin.http.get(f"{STEAD}/pipelines/runs/b0").status_code == 404
+    assert admin.ok(admin.http.get(f"{STEAD}/pipelines/runs/e0"))["run"]["params"] == {"secret": "e0".ljust(32, "z")}
+    # READ on Alice's experiment opens the runs tracked there (and beside Bob's own)
+    UserService(store).grant("bob", experiment_id=alice.experiment, level="READ")
+    store.dispose()
+    pages = _stead_pages(bob, "/pipelines/runs", "runs", max_results=2)
+    assert [r["run_id"].rstrip("z") for p in pages for r in p] == ["c0", "b0a", "a0", "b2", "b1", "b0"]

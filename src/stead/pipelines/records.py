@@ -283,17 +283,18 @@ class PipelineRecords:
                 found.update({k: json.loads(v) for k, v in rows})
         return found
 
-    def get(self, run_id: str, *, with_logs: bool = True) -> PipelineRun:
+    def get(self, run_id: str, *, with_logs: bool = True, where: Sequence[Any] = ()) -> PipelineRun:
+        """The run ``run_id`` (or the one run it is a prefix of) among the runs that satisfy
+        ``where`` (SQL conditions on ``pipeline_runs``, e.g. what a server user may read)."""
         from sqlalchemy import select
 
         from stead.pipelines.tables import pipeline_runs, pipeline_steps
 
+        runs = select(pipeline_runs).where(*where)
         with self.store.read() as conn:
-            row = conn.execute(select(pipeline_runs).where(pipeline_runs.c.run_id == run_id)).first()
+            row = conn.execute(runs.where(pipeline_runs.c.run_id == run_id)).first()
             if row is None:
-                matches = conn.execute(
-                    select(pipeline_runs).where(pipeline_runs.c.run_id.startswith(run_id)).limit(2)
-                ).all()
+                matches = conn.execute(runs.where(pipeline_runs.c.run_id.startswith(run_id)).limit(2)).all()
                 if len(matches) != 1:
                     raise NotFound(f"No pipeline run {run_id!r}; list them with `stead pipeline runs`")
                 row = matches[0]
@@ -305,12 +306,17 @@ class PipelineRecords:
         run.steps = [StepRun.from_row(s) if with_logs else StepRun.from_row(_with_logs(s)) for s in steps]
         return run
 
-    def list(self, pipeline: str | None = None, limit: int = 50) -> list[PipelineRun]:
+    def list(self, pipeline: str | None = None, limit: int = 50, *, offset: int = 0,
+             where: Sequence[Any] = ()) -> list[PipelineRun]:
+        """Newest first; ``where`` filters before the page is cut, so a page is full unless
+        the matching runs run out."""
         from sqlalchemy import select
 
         from stead.pipelines.tables import pipeline_runs
 
-        query = select(pipeline_runs).order_by(pipeline_runs.c.created_time.desc()).limit(limit)
+        query = (select(pipeline_runs).where(*where)
+                 .order_by(pipeline_runs.c.created_time.desc(), pipeline_runs.c.run_id.desc())
+                 .limit(limit).offset(offset))
         if pipeline:
             query = query.where(pipeline_runs.c.pipeline == pipeline)
         with self.store.read() as conn:

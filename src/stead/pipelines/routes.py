@@ -5,13 +5,15 @@ So that alerts and other systems can trigger retraining:
     POST /api/stead/v1/pipelines/runs       {"pipeline": "file.py:name" | "schedule": "weekly",
                                              "params": {...}, "executor": "local", "no_cache": false}
                                             -> {"run_id": "...", "status": "PENDING"}
-    GET  /api/stead/v1/pipelines/runs       ?pipeline=NAME&max_results=50 -> {"runs": [...]}
+    GET  /api/stead/v1/pipelines/runs       ?pipeline=NAME&max_results=50&page_token=...
+                                            -> {"runs": [...], "next_page_token": "..."}
     GET  /api/stead/v1/pipelines/runs/{id}  -> {"run": {... "steps": [...]}}
 
 Only pipelines this store already knows (run before, or scheduled) can be started over
 HTTP: the API never imports a file path it has not seen. Each run is its own process.
 The endpoints are a table the stead server mounts, so its authentication guards them:
-reading needs a login, starting a run (code executing on the server) needs an admin.
+reading needs a login and shows a user only the runs whose tracked experiments they may
+read (``_readable``), starting a run (code executing on the server) needs an admin.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from stead.errors import BadRequest, InvalidParameter, NotFound
 from stead.server.endpoint import ADMIN, AUTHENTICATED, ApiCall, Endpoint
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+
     from stead.config import Settings
     from stead.server.context import ServerContext
+    from stead.server.users import User
 
 __all__ = ["ENDPOINTS"]
 
@@ -99,18 +104,50 @@ def _launch(settings: "Settings", run: Any) -> None:
         subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
+def _readable(ctx: "ServerContext", user: "User | None") -> "list[ColumnElement[bool]]":
+    """SQL conditions on ``pipeline_runs``: the runs ``user`` may read. A run is readable when
+    at least one of its steps has a tracked run and ``user`` may READ the experiment of every
+    one (its logs, parameters and outputs come from those steps); a run that tracked nothing
+    has no owner to grant it, so only admins (and servers without ``--auth``) see it."""
+    from sqlalchemy import exists, select
+
+    from stead.pipelines.tables import pipeline_runs, pipeline_steps
+    from stead.server.visibility import readable_experiments, sees_everything
+    from stead.store.tables import runs
+
+    if sees_everything(ctx, user):
+        return []
+    steps = pipeline_steps.c
+    mine = (steps.run_id == pipeline_runs.c.run_id, steps.tracking_run_id.is_not(None))
+    readable_runs = select(runs.c.run_uuid).where(*readable_experiments(ctx, user, runs.c.experiment_id))
+    return [exists().where(*mine), ~exists().where(*mine, steps.tracking_run_id.not_in(readable_runs))]
+
+
 def list_runs(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
     from stead.server.mlflow_json import opt_int, opt_str
+    from stead.tracking.paging import decode_offset_token, encode_offset_token
 
     limit = opt_int(call.params, "max_results")
-    limit = 50 if limit is None else limit
+    limit = max(1, min(50 if limit is None else limit, 1000))
     pipeline = opt_str(call.params, "pipeline")  # a repeated key: the first one counts
-    runs = _records(ctx.settings).list(pipeline, max(1, min(limit, 1000)))
-    return {"runs": [r.to_json() for r in runs]}
+    offset = decode_offset_token(opt_str(call.params, "page_token"))
+    runs = _records(ctx.settings).list(pipeline, limit + 1, offset=offset, where=_readable(ctx, call.user))
+    out: dict[str, Any] = {"runs": [r.to_json() for r in runs[:limit]]}
+    if len(runs) > limit:
+        out["next_page_token"] = encode_offset_token(offset + limit)
+    return out
 
 
 def get_run(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
-    run = _records(ctx.settings).get(str(call.path_params["run_id"]))
+    from stead.server.visibility import hidden, sees_everything
+
+    run_id = str(call.path_params["run_id"])
+    try:
+        run = _records(ctx.settings).get(run_id, where=_readable(ctx, call.user))
+    except NotFound:
+        if sees_everything(ctx, call.user):
+            raise
+        raise hidden("Pipeline run", run_id, call.user) from None  # the same words whether it exists or not
     return {"run": run.to_json()}
 
 
@@ -119,7 +156,7 @@ ENDPOINTS: list[Endpoint] = [
              request_fields=("pipeline", "schedule", "params", "executor", "no_cache"),
              response_fields=("run_id", "status")),
     Endpoint("GET", "/pipelines/runs", list_runs, AUTHENTICATED, "List pipeline runs",
-             request_fields=("pipeline", "max_results"), response_fields=("runs",)),
+             request_fields=("pipeline", "max_results", "page_token"), response_fields=("runs", "next_page_token")),
     Endpoint("GET", "/pipelines/runs/{run_id}", get_run, AUTHENTICATED, "Get a pipeline run with its steps",
              response_fields=("run",)),
 ]

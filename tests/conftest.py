@@ -37,9 +37,14 @@ def _postgres_schema_url(base: str) -> Iterator[str]:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in base else "?"
     try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+        # Every connection made for this test carries the schema as its application name, so
+        # that those a test left open (pools of stores it never closed) are ended with it: the
+        # server's connection slots are shared by the whole parallel suite.
+        yield f"{base}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE application_name = %s AND pid <> pg_backend_pid()", (schema,))
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         engine.dispose()
 

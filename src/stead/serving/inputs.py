@@ -56,21 +56,24 @@ class Inputs:
     def columns(self) -> list[np.ndarray]:
         if self._columns is None:
             assert self.matrix is not None
-            width = self.matrix.shape[1]
             if self.json_rows is not None and self.matrix.dtype.kind not in "biuf":
                 # numbers, bools and strings were merged into strings or objects: read each column
-                data = self.json_rows
-                self._columns = [column_as_array([r[i] for r in data]) for i in range(width)]
+                self._columns = self._row_columns()
             else:
-                self._columns = [self.matrix[:, i] for i in range(width)]
+                self._columns = [self.matrix[:, i] for i in range(self.matrix.shape[1])]
         return self._columns
 
     def typed_columns(self) -> list[np.ndarray]:
         """The columns, each with the type of its own JSON values (not the block's)."""
         if self._columns is None and self.json_rows is not None and self.matrix is not None:
-            data, width = self.json_rows, self.matrix.shape[1]
-            self._columns = [column_as_array([r[i] for r in data]) for i in range(width)]
+            self._columns = self._row_columns()
         return self.columns
+
+    def _row_columns(self) -> list[np.ndarray]:
+        """Each column read from ``json_rows`` on its own, with its values' own type."""
+        assert self.json_rows is not None and self.matrix is not None
+        data = self.json_rows
+        return [column_as_array([r[i] for r in data]) for i in range(self.matrix.shape[1])]
 
     @property
     def width(self) -> int:

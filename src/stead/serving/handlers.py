@@ -79,9 +79,9 @@ def _inflate(scope: dict[str, Any], body: bytes, limit: int) -> bytes:
     """A V2 body sent with ``Content-Encoding: gzip`` or ``deflate`` (``tritonclient``'s
     request compression), decompressed up to the body limit."""
     encoding = _header(scope, b"content-encoding")
-    if encoding is None or encoding.strip().lower() == b"identity":
+    kind = encoding.strip().lower() if encoding is not None else b"identity"
+    if kind == b"identity":
         return body
-    kind = encoding.strip().lower()
     if kind not in (b"gzip", b"deflate"):
         raise UnsupportedMediaType(f"Content-Encoding {kind.decode('latin-1')[:40]!r} is not supported; "
                                    "send the body as it is, or gzip or deflate it")

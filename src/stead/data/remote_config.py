@@ -85,17 +85,12 @@ class Remotes:
 
     def load(self) -> tuple[dict[str, str], str | None]:
         """Every remote name -> URL, and the default name (None when there is none)."""
-        mine, my_default = self.home.load()
-        team, team_default = self.team()
-        default = my_default if my_default in mine else team_default
-        if default is None and mine:
-            default = next(iter(mine))  # no team default: this home's first remote
-        return {**team, **mine}, default
+        return _merge(self.home.load(), self.team())
 
     def listing(self) -> list[dict[str, object]]:
-        mine, _ = self.home.load()
-        team, _ = self.team()
-        remotes, default = self.load()
+        mine, my_default = self.home.load()
+        team, team_default = self.team()
+        remotes, default = _merge((mine, my_default), (team, team_default))
         return [
             {"name": n, "url": u, "default": n == default,
              "scope": "home" if n in mine else "team", "overrides": n in mine and n in team}
@@ -109,7 +104,7 @@ class Remotes:
             return my_default, mine[my_default]  # type: ignore[index,return-value]
         if name is not None and name in mine:
             return name, mine[name]
-        remotes, default = self.load()
+        remotes, default = _merge((mine, my_default), self.team())
         if name is None:
             if default is None or default not in remotes:
                 raise InvalidParameter(
@@ -169,6 +164,18 @@ class Remotes:
         from stead.store import open_store
 
         return open_store(self.settings.resolved_store_url)
+
+
+def _merge(
+    home: tuple[dict[str, str], str | None], team: tuple[dict[str, str], str | None]
+) -> tuple[dict[str, str], str | None]:
+    """This home's remotes over the team's, and the default name (None when there is none)."""
+    mine, my_default = home
+    theirs, team_default = team
+    default = my_default if my_default in mine else team_default
+    if default is None and mine:
+        default = next(iter(mine))  # no team default: this home's first remote
+    return {**theirs, **mine}, default
 
 
 def _toml_str(s: str) -> str:

@@ -54,17 +54,14 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     Example: stead schedule list
     """
     from stead.pipelines.records import now_ms
-    from stead.pipelines.schedule import last_fires, list_schedules, next_fire_time
+    from stead.pipelines.schedule import upcoming
 
-    store = _store()
-    last = last_fires(store)
-    now = now_ms()
-    listed = [(s, next_fire_time(s.cron, max(now, last.get(s.name, s.created_time)))) for s in list_schedules(store)]
+    listed = upcoming(_store(), now_ms())
     if as_json:
-        print_json([{**s.to_json(), "last_fire_time": last.get(s.name), "next_fire_time": nxt} for s, nxt in listed])
+        print_json([{**s.to_json(), "last_fire_time": last, "next_fire_time": nxt} for s, last, nxt in listed])
         return
-    rows = [(s.name, s.cron, s.source, s.params, s.executor, _utc(last.get(s.name)), _utc(nxt) if nxt else "never")
-            for s, nxt in listed]
+    rows = [(s.name, s.cron, s.source, s.params, s.executor, _utc(last), _utc(nxt) if nxt else "never")
+            for s, last, nxt in listed]
     print_table("Schedules", ["name", "cron", "pipeline", "params", "executor", "last fire", "next fire"], rows)
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from stead.store.engine import Store
 
 __all__ = ["Schedule", "Fire", "add_schedule", "list_schedules", "remove_schedule", "fire_times", "next_fire_time",
-           "tick", "run_scheduler", "launch_subprocess"]
+           "upcoming", "tick", "run_scheduler", "launch_subprocess"]
 
 _MAX_MISSED = 10_000
 
@@ -216,11 +216,18 @@ def tick(store: "Store", now: int, launch: Launcher, *, claimed_by: str | None =
     return started
 
 
+def upcoming(store: "Store", now: int) -> list[tuple[Schedule, int | None, int | None]]:
+    """Each schedule with its last fire time (None before the first) and its next one after
+    ``now`` (None for a cron that never fires): what the scheduler waits for is what
+    ``stead schedule list`` shows."""
+    last = last_fires(store)
+    return [(s, last.get(s.name), next_fire_time(s.cron, max(last.get(s.name, s.created_time), now)))
+            for s in list_schedules(store)]
+
+
 def next_due(store: "Store", now: int) -> int | None:
     """The earliest future fire time of any schedule (ms), or None without schedules."""
-    last = last_fires(store)
-    times = [next_fire_time(s.cron, max(last.get(s.name, s.created_time), now)) for s in list_schedules(store)]
-    return min((t for t in times if t is not None), default=None)
+    return min((nxt for _, _, nxt in upcoming(store, now) if nxt is not None), default=None)
 
 
 def launch_subprocess(settings: "Settings") -> Launcher:

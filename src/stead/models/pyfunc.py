@@ -20,7 +20,7 @@ from stead.models.flavors import Predictor, for_loader, load_flavor
 from stead.models.mlmodel import MLmodel
 from stead.models.paths import inside
 from stead.models.signature import ModelSignature, enforce_schema
-from stead.models.trust import TRUST_KEY
+from stead.models.trust import TRUST_KEY, trusted
 from stead.models.uris import resolve
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def load_model(path_or_uri: str | Path, *, client: "TrackingClient | None" = Non
         mlmodel = MLmodel.load(resolved.path)
         conf = mlmodel.pyfunc
         name = for_loader(conf.get("loader_module"))
-        if config[TRUST_KEY] is True:  # a code folder on sys.path can shadow any later import
+        if trusted(config):  # a code folder on sys.path can shadow any later import
             _add_code_path(resolved.path, conf)
         predictor = load_flavor(name, resolved.path, mlmodel, config)
     except UntrustedModel as exc:

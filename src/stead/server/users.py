@@ -189,7 +189,7 @@ class UserService:
             raise NotFound(f"No active token with id {token_id}; list them with `stead tokens list`")
 
     # ---- authentication ----------------------------------------------------------
-    def authenticate(self, creds: Credentials | tuple[str, str] | None) -> User:
+    def authenticate(self, creds: Credentials | None) -> User:
         """The user behind the credentials; ``Unauthenticated`` otherwise, and
         ``TooManyRequests`` while the user name or the client address is throttled."""
         if creds is None:
@@ -197,8 +197,6 @@ class UserService:
                 "Authentication required: send HTTP basic credentials (MLFLOW_TRACKING_USERNAME / "
                 "MLFLOW_TRACKING_PASSWORD) or a bearer token (MLFLOW_TRACKING_TOKEN)"
             )
-        if not isinstance(creds, Credentials):
-            creds = Credentials(*creds)
         if creds.scheme == "bearer":
             keys = self.throttle.keys(None, creds.client)
             self.throttle.check(keys)

@@ -11,9 +11,11 @@ read-ahead is bounded so that memory stays at a few MiB per upload.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -70,13 +72,21 @@ class Deadlines:
         if self._active.get(watch.task) is watch:
             del self._active[watch.task]
 
-    def timed_out(self, watch: Watch) -> RequestTimeout | None:
-        """After a ``CancelledError``: the 408 to raise if the sweeper cancelled this read."""
-        if not watch.expired:
-            return None
-        watch.task.uncancel()
-        return RequestTimeout(f"The request body stopped arriving: nothing came for {self.timeout:g} s; "
-                              "send it again")
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[Watch]:
+        """Watch the body received inside the block (``start``, then ``stop`` at the end;
+        ``stop`` may come earlier); a read the sweeper cancelled leaves it as a 408."""
+        watch = self.start()
+        try:
+            yield watch
+        except asyncio.CancelledError:
+            if not watch.expired:
+                raise
+            watch.task.uncancel()
+            raise RequestTimeout(f"The request body stopped arriving: nothing came for {self.timeout:g} s; "
+                                 "send it again") from None
+        finally:
+            self.stop(watch)
 
     async def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         while True:

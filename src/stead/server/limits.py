@@ -9,6 +9,7 @@ never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -46,8 +47,7 @@ async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_B
             raise InvalidParameter("Content-Length is not a number") from None
     chunks: list[bytes] = []
     size = 0
-    watch = deadlines.start() if deadlines is not None else None
-    try:
+    with deadlines.watching() if deadlines is not None else contextlib.nullcontext() as watch:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -62,14 +62,6 @@ async def read_body(scope: dict[str, Any], receive: Any, limit: int = MAX_JSON_B
                 break
             if watch is not None:
                 watch.touch(asyncio.get_running_loop().time())
-    except asyncio.CancelledError:
-        timed_out = deadlines.timed_out(watch) if deadlines is not None and watch is not None else None
-        if timed_out is None:
-            raise
-        raise timed_out from None
-    finally:
-        if deadlines is not None and watch is not None:
-            deadlines.stop(watch)
     return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 

@@ -96,8 +96,7 @@ async def upload(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: 
     loop = asyncio.get_running_loop()
     deadlines = ctx.deadlines
     assert deadlines is not None  # create_app makes them
-    watch = deadlines.start()
-    try:
+    with deadlines.watching() as watch:
         chunks, _, complete = await read_window(receive, _WINDOW, watch)
         if complete:
             deadlines.stop(watch)
@@ -105,13 +104,6 @@ async def upload(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: 
             await loop.run_in_executor(ctx.uploads, ctx.artifacts.put_stream, io.BytesIO(body), path)
         else:
             await _stream_upload(ctx, path, receive, watch, chunks)
-    except asyncio.CancelledError:
-        timed_out = deadlines.timed_out(watch)
-        if timed_out is None:
-            raise
-        raise timed_out from None
-    finally:
-        deadlines.stop(watch)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"{}"})

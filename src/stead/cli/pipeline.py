@@ -122,7 +122,7 @@ def run(
         if ray_address:
             options["address"] = ray_address
     if executor == "kubernetes":
-        options.update({"image": image, "namespace": namespace, "settings": settings()})
+        options.update({"image": image, "namespace": namespace})  # run_pipeline adds its settings
     pipeline = load_pipeline(ref)
     result = run_pipeline(
         pipeline,

@@ -25,7 +25,7 @@ from blake3 import blake3
 from stead.data.hashing import hash_open
 from stead.errors import BackendUnavailable, InvalidParameter
 
-__all__ = ["Cache", "disk_error", "copy_into", "copy_verified", "copy_plain", "write_plain", "KERNEL_COPY"]
+__all__ = ["Cache", "is_object_name", "disk_error", "copy_into", "copy_verified", "copy_plain", "write_plain", "KERNEL_COPY"]
 
 KERNEL_COPY = 64 << 10  # larger files are copied by the kernel after hashing
 
@@ -42,7 +42,9 @@ def unique_suffix() -> str:
     return f"{_prefix[0]}-{next(_tmp_counter)}"
 
 
-_NAME = re.compile("[0-9a-f]{64}").fullmatch
+# An object's name: its BLAKE3 hash in lower-case hex (also what a pointer, manifest or
+# version record from elsewhere must name).
+is_object_name = re.compile("[0-9a-f]{64}").fullmatch
 
 
 def disk_error(exc: OSError, what: str) -> BackendUnavailable:
@@ -81,7 +83,7 @@ class Cache:
         self._ready = True
 
     def path(self, digest: str) -> str:
-        if not _NAME(digest):
+        if not is_object_name(digest):
             raise InvalidParameter(f"{digest!r} is not a BLAKE3 object name")
         return f"{self._objects}/{digest[:2]}/{digest[2:]}"
 

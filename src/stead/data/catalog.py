@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from stead.data.cache import is_object_name
 from stead.data.paths import check_relative
 from stead.data.records import DatasetVersion
 from stead.data.remotes import Remote
@@ -31,7 +32,6 @@ __all__ = ["PREFIX", "key", "encode", "decode", "publish", "unknown_entries", "l
 
 PREFIX = "versions/"
 _KEY = re.compile(r"^versions/([^/]+)/([1-9][0-9]{0,9})\.json$")
-_HASH = re.compile("[0-9a-f]{64}").fullmatch
 
 
 def key(name: str, version: int) -> str:
@@ -57,7 +57,7 @@ def decode(data: bytes, where: str) -> DatasetVersion:
     ints = (v.version, v.num_files, v.num_bytes, v.creation_time)
     strs = (v.user_id, v.message, v.run_id or "")
     if (any(type(i) is not int or i < 0 for i in ints) or v.version < 1 or v.kind not in ("dir", "file")
-            or not isinstance(v.manifest_hash, str) or not _HASH(v.manifest_hash)
+            or not isinstance(v.manifest_hash, str) or not is_object_name(v.manifest_hash)
             or any(not isinstance(s, str) for s in strs) or not (v.profile is None or isinstance(v.profile, dict))):
         raise InvalidParameter(f"{where} is not a valid stead version record; refusing to use it")
     check_name(v.name)

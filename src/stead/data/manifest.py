@@ -7,18 +7,16 @@ hash; that name is what a pointer file records, like DVC's ``.dir`` objects.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from blake3 import blake3
 
+from stead.data.cache import is_object_name
 from stead.data.paths import check_relatives
 from stead.errors import InvalidParameter
 
 __all__ = ["Manifest", "ManifestDiff", "diff_manifests"]
-
-_HASH = re.compile("[0-9a-f]{64}").fullmatch
 
 
 def _hex(s: str) -> bool:
@@ -59,7 +57,7 @@ class Manifest:
         # In bulk, not an entry at a time: a manifest of 20,000 files is checked in a few ms.
         if not (all(type(h) is str for h in hashes) and all(type(s) is int for s in sizes)
                 and {len(h) for h in hashes} <= {64} and _hex("".join(hashes)) and min(sizes, default=0) >= 0):
-            bad = next(p for p, (h, s) in files.items() if not (isinstance(h, str) and _HASH(h) and type(s) is int
+            bad = next(p for p, (h, s) in files.items() if not (isinstance(h, str) and is_object_name(h) and type(s) is int
                                                                 and s >= 0))
             raise InvalidParameter(f"{where} has a bad entry for {bad!r} {files[bad]!r}; refusing to use it")
         return cls(files, data)

@@ -16,10 +16,10 @@ then puts that version's files in place from the cache (``pull`` fetches them fi
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from stead.data.cache import is_object_name
 from stead.data.paths import check_relative
 from stead.data.workspace import check_name
 from stead.errors import InvalidParameter
@@ -27,7 +27,6 @@ from stead.errors import InvalidParameter
 __all__ = ["Pointer", "read_pointer", "write_pointer", "pointer_path"]
 
 SUFFIX = ".stead"
-_HASH = re.compile("[0-9a-f]{64}").fullmatch
 _HEADER = "# stead data pointer: commit this file; `stead data checkout` restores the data.\n"
 
 
@@ -87,7 +86,7 @@ def read_pointer(pointer_file: Path) -> Pointer:
         ) from exc
     # It came through git: check it before anything is written where it says.
     check_relative(p.path, f"The pointer file {pointer_file}", single=True)
-    if p.kind not in ("dir", "file") or not _HASH(p.manifest) or p.version < 1:
+    if p.kind not in ("dir", "file") or not is_object_name(p.manifest) or p.version < 1:
         raise InvalidParameter(
             f"{pointer_file} is not a valid stead pointer file (kind {p.kind!r}, version {p.version}, "
             f"manifest {p.manifest!r}); restore it from git"

@@ -42,6 +42,13 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("stead_write") else "BEGIN")
 
 
+def _sqlite_file(database: str | None) -> Path | None:
+    """The file of a SQLite store's database, or None (in memory, or a ``file:`` URI)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def create_store_engine(url: str) -> Engine:
     """Make an engine for ``url``; a missing database driver names its extra."""
     from sqlalchemy import create_engine
@@ -55,10 +62,11 @@ def create_store_engine(url: str) -> Engine:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        path = _sqlite_file(parsed.database)
+        if path is not None:
             from stead.store.fresh import private_parent
 
-            private_parent(Path(parsed.database).expanduser())  # owner-only (see stead.store.fresh)
+            private_parent(path)  # owner-only (see stead.store.fresh)
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 60})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -135,15 +143,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     engine = create_store_engine(url)
     if engine.dialect.name == "sqlite":
         _require_sqlite_json()
-        database = engine.url.database
-        if migrate and database and database != ":memory:" and not database.startswith("file:"):
-            from stead.store.fresh import create_sqlite_store
+        path = _sqlite_file(engine.url.database)
+        if path is not None:
+            from stead.store.fresh import create_sqlite_store, private_file
 
-            create_sqlite_store(str(Path(database).expanduser()))  # a new file: no Alembic needed
-        if database and database != ":memory:" and not database.startswith("file:"):
-            from stead.store.fresh import private_file
-
-            private_file(Path(database).expanduser())  # still missing: SQLite would make it 0o644
+            if migrate:
+                create_sqlite_store(str(path))  # a new file: no Alembic needed
+            private_file(path)  # still missing: SQLite would make it 0o644
     store = Store(engine)
     if migrate:
         from stead.store.migrate import ensure_schema

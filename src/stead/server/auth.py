@@ -25,7 +25,7 @@ from stead.server.users import LEVELS, Credentials, User
 from stead.server.visibility import hidden, sees_everything
 
 __all__ = ["credentials_of", "authorize", "experiment_of_artifact_path", "require_experiments", "require_model",
-           "experiments_of_runs"]
+           "require_runs", "experiments_of_runs"]
 
 
 def credentials_of(scope: dict[str, Any]) -> Credentials | None:
@@ -129,6 +129,14 @@ def require_experiments(ctx: ServerContext, user: User | None, level: str,
                 f"User {user.username!r} lacks {level} permission on experiment {eid}; "
                 "ask an admin: stead users grant"
             )
+
+
+def require_runs(ctx: ServerContext, user: User | None, level: str, run_ids: Sequence[str]) -> None:
+    """``user`` needs ``level`` on the experiment of each run in ``run_ids`` (``hidden`` for
+    one it may not read or that does not exist); no look-up for admins or without auth."""
+    if run_ids and not sees_everything(ctx, user):
+        require_experiments(ctx, user, level,
+                            [("Run", r, e) for r, e in experiments_of_runs(ctx, sorted(set(run_ids))).items()])
 
 
 def require_model(ctx: ServerContext, user: User | None, level: str, name: str) -> None:

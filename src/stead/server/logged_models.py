@@ -26,7 +26,6 @@ from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall, Endpoint
 from stead.server.mlflow_json import opt_int, opt_list, opt_str, req_str, tags_of
 from stead.server.tables import logged_model_outputs, logged_model_params, logged_model_tags, logged_models
-from stead.server.visibility import sees_everything
 from stead.tracking import validation as v
 
 __all__ = ["ENDPOINTS", "RUN_ENDPOINTS", "logged_model_location", "MODEL_ID"]
@@ -185,12 +184,11 @@ def create(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     tags, params = _pairs(p, "tags"), _pairs(p, "params")
     now = _now()
     source_run_id = opt_str(p, "source_run_id") or None
-    if source_run_id is not None and not sees_everything(ctx, call.user):
-        from stead.server.auth import experiments_of_runs, require_experiments
+    if source_run_id is not None:
+        from stead.server.auth import require_runs
 
         # A version registered from this model copies its run's metrics: READ on that run.
-        require_experiments(ctx, call.user, "READ",
-                            [("Run", r, e) for r, e in experiments_of_runs(ctx, [source_run_id]).items()])
+        require_runs(ctx, call.user, "READ", [source_run_id])
     with ctx.store.write() as conn:
         conn.execute(insert(_T).values(
             model_id=model_id, experiment_id=int(experiment.experiment_id), name=name or _random_name(),

@@ -224,21 +224,12 @@ def _source_path(ctx: ServerContext, source: str) -> str | None:
     return relative_to_root(source, ctx.artifacts.root_uri)
 
 
-def _require_runs_read(ctx: ServerContext, call: ApiCall, run_ids: list[str]) -> None:
-    from stead.server.auth import experiments_of_runs, require_experiments
-    from stead.server.visibility import sees_everything
-
-    if run_ids and not sees_everything(ctx, call.user):
-        named = [("Run", r, e) for r, e in experiments_of_runs(ctx, sorted(set(run_ids))).items()]
-        require_experiments(ctx, call.user, "READ", named)
-
-
 def _require_source_read(ctx: ServerContext, call: ApiCall, source: str, model_experiment: str | None) -> None:
     """A version copies what its source and run hold (files, metrics, git commit,
     signature): the caller needs READ on whatever ``source`` names."""
     from stead.registry.sources import parse_runs_uri
     from stead.registry.uris import logged_model_id_of, parse_model_uri
-    from stead.server.auth import experiment_of_artifact_path, require_experiments, require_model
+    from stead.server.auth import experiment_of_artifact_path, require_experiments, require_model, require_runs
     from stead.server.visibility import sees_everything
 
     if sees_everything(ctx, call.user):
@@ -249,7 +240,7 @@ def _require_source_read(ctx: ServerContext, call: ApiCall, source: str, model_e
     elif source.startswith("models:"):
         require_model(ctx, call.user, "READ", parse_model_uri(source).name)
     elif source.startswith("runs:"):
-        _require_runs_read(ctx, call, [parse_runs_uri(source)[0]])
+        require_runs(ctx, call.user, "READ", [parse_runs_uri(source)[0]])
     else:
         path = _source_path(ctx, source)
         if path is None:
@@ -263,6 +254,7 @@ def _require_source_read(ctx: ServerContext, call: ApiCall, source: str, model_e
 
 def create_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     from stead.registry.uris import logged_model_id_of
+    from stead.server.auth import require_runs
 
     p = call.params
     source = req_str(p, "source")
@@ -278,14 +270,14 @@ def create_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
 
         model_experiment = experiment_of_model(ctx.store, source_model)
     _require_source_read(ctx, call, source, model_experiment)
-    _require_runs_read(ctx, call, [run_id] if run_id else [])
+    require_runs(ctx, call.user, "READ", [run_id] if run_id else [])
     if source_model is not None:
         # MLflow 3 registers a logged model by ``models:/m-<id>``; like MLflow, the version
         # takes its run from the model when the request names none (and that run is read too).
         row = _logged_model(ctx, source_model)
         if run_id is None and row.source_run_id:
             run_id = row.source_run_id
-            _require_runs_read(ctx, call, [run_id])
+            require_runs(ctx, call.user, "READ", [run_id])
     mv = registry_of(ctx).create_model_version(
         req_str(p, "name"), source, run_id, dict(tags_of(p)),
         opt_str(p, "run_link"), opt_str(p, "description"), user_id=_user(call),

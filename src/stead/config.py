@@ -1,7 +1,10 @@
 """Settings: where stead keeps things.
 
 Read once from the environment and an optional ``stead.toml`` (in the working directory or
-``$STEAD_HOME``), then passed down. Nothing else in stead reads the environment.
+``$STEAD_HOME``), then passed down. Nothing else in stead reads the environment: a child
+process gets its settings from ``child_environment``, a worker process from
+``adopt_settings``, and the two variables of other tools' conventions stead honours
+(``KUBECONFIG``, ``NO_COLOR``) are read here too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,16 @@ from typing import Any, Mapping
 
 from stead.errors import InvalidParameter
 
-__all__ = ["Settings", "load_settings", "prepare_home"]
+__all__ = [
+    "Settings",
+    "load_settings",
+    "prepare_home",
+    "adopt_settings",
+    "settings_environment",
+    "child_environment",
+    "kubeconfig_path",
+    "color_wanted",
+]
 
 _ENV_KEYS = {
     "STEAD_HOME": "home",
@@ -102,11 +114,26 @@ def _boolean(name: str, value: object, where: str) -> bool:
     raise InvalidParameter(f"{where} sets {name} to {value!r}; use true or false (1 or 0)")
 
 
+_adopted: Settings | None = None
+
+
+def adopt_settings(settings: Settings | None) -> None:
+    """Make ``settings`` what ``load_settings()`` returns in this process (None: read the
+    environment again). A worker process (a pipeline step in a process pool or on Ray, a
+    server worker) is handed its parent's settings this way, not through the environment."""
+    global _adopted
+    _adopted = settings
+
+
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Build the settings from ``environ`` (default: the process environment) and stead.toml.
 
-    Precedence: environment variables over ``stead.toml`` over the embedded defaults.
+    Precedence: environment variables over ``stead.toml`` over the embedded defaults. In a
+    process that adopted settings (``adopt_settings``), those, unless ``environ`` or ``cwd``
+    is given.
     """
+    if _adopted is not None and environ is None and cwd is None:
+        return _adopted
     env = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
     values: dict[str, Any] = {}
@@ -125,6 +152,41 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         home = (cwd / home).resolve()
     aws = {k: env[k] for k in _AWS_KEYS if env.get(k)}
     return Settings(home=home, aws=aws, **values)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The variables that make ``load_settings()`` in a child process return ``settings``
+    (what is not set stays unset; the AWS keys are passed as they are)."""
+    env: dict[str, str] = {"STEAD_HOME": str(settings.home)}
+    for env_key, attr in _ENV_KEYS.items():
+        value = getattr(settings, attr)
+        if attr == "store_url":
+            value = settings.resolved_store_url
+        elif attr == "artifacts_url":
+            value = settings.resolved_artifacts_url
+        if isinstance(value, bool):
+            value = "1" if value else ""
+        if value and env_key not in env:
+            env[env_key] = str(value)
+    env.update(settings.aws)
+    return env
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The environment for a child process that runs stead (``stead pipeline run`` launched
+    by the scheduler or the server): this process's environment with ``settings`` over it."""
+    return {**os.environ, **settings_environment(settings)}
+
+
+def kubeconfig_path() -> Path:
+    """Where kubectl's configuration is: ``$KUBECONFIG`` (its first entry), else ~/.kube/config."""
+    named = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    return Path(named).expanduser() if named else Path.home() / ".kube" / "config"
+
+
+def color_wanted(is_terminal: bool) -> bool:
+    """Colour on a terminal unless ``NO_COLOR`` is set (https://no-color.org)."""
+    return is_terminal and not os.environ.get("NO_COLOR")
 
 
 _HOME_GITIGNORE = """\

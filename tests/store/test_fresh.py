@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stead.store import open_store
-from stead.store.fresh import SCHEMA_FILE, create_sqlite_store, dump_schema, migrated_schema
+from stead.store.fresh import SCHEMA_FILE, create_sqlite_store
+from stead.store.regenerate import dump_schema, migrated_schema
 
 
 def _catalog(path: Path) -> tuple[set[tuple[str, str, str, str]], list[str], str]:
@@ -26,7 +27,7 @@ def _catalog(path: Path) -> tuple[set[tuple[str, str, str, str]], list[str], str
 
 def test_shipped_schema_is_what_the_migrations_make(tmp_path: Path) -> None:
     assert SCHEMA_FILE.read_text() == migrated_schema(tmp_path), (
-        "src/stead/store/schema_sqlite.sql is out of date with the migrations: run `python -m stead.store.fresh`")
+        "src/stead/store/schema_sqlite.sql is out of date with the migrations: run `python -m stead.store.regenerate`")
 
 
 def test_store_made_from_the_schema_equals_the_migrated_one(tmp_path: Path) -> None:

@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from stead.data.manifest import Manifest
 from stead.data.records import DatasetVersion
 from stead.errors import BackendUnavailable
+from stead.store.revisions import implies_all
 
 __all__ = ["LiteStore", "open_lite", "run"]
 
-_MIGRATIONS = Path(__file__).resolve().parents[1] / "store" / "migrations" / "versions"
-_FIELD = re.compile(r"^(revision|down_revision|depends_on)\s*=\s*(.+?)\s*$", re.M)
-_QUOTED = re.compile(r"""["']([^"']+)["']""")
 _SUMMARY = (
     "SELECT d.name, v.version, v.manifest_hash, v.path, v.kind, v.num_files, v.num_bytes, v.user_id, "
     "v.run_id, v.message, v.creation_time FROM dataset_versions v JOIN datasets d ON d.dataset_id = v.dataset_id "
@@ -43,42 +39,12 @@ _ONE = (
 )
 
 
-def _revision_graph() -> dict[str, tuple[str, ...]] | None:
-    """revision -> the revisions it needs, read from the migration files (as
-    ``stead.store.migrate`` does, without importing Alembic or SQLAlchemy)."""
-    graph: dict[str, tuple[str, ...]] = {}
-    try:
-        names = sorted(n for n in os.listdir(_MIGRATIONS) if n.endswith(".py") and not n.startswith("_"))
-        for name in names:
-            fields = dict(_FIELD.findall((_MIGRATIONS / name).read_text()))
-            if "revision" not in fields:
-                return None
-            (rev,) = _QUOTED.findall(fields["revision"]) or [None]
-            if rev is None:
-                return None
-            needs = [r for key in ("down_revision", "depends_on") for r in _QUOTED.findall(fields.get(key, ""))]
-            graph[rev] = tuple(needs)
-    except (OSError, ValueError):
-        return None
-    return graph
-
-
 def _is_current(conn: sqlite3.Connection) -> bool:
     try:
         stamped = {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
     except sqlite3.DatabaseError:
         return False
-    graph = _revision_graph()
-    if not graph or not stamped or not stamped <= graph.keys():
-        return False
-    seen: set[str] = set()
-    todo = list(stamped)
-    while todo:
-        rev = todo.pop()
-        if rev not in seen:
-            seen.add(rev)
-            todo.extend(graph.get(rev, ()))
-    return seen == graph.keys()
+    return implies_all(stamped)
 
 
 class LiteStore:

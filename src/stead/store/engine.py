@@ -1,5 +1,6 @@
-"""Opening a metadata store: one SQLAlchemy engine per URL, tuned per database.
+"""The metadata store's engine: one SQLAlchemy engine per URL, tuned per database.
 
+Opening a store (creating and migrating it on first use) is ``stead.store.open`` above this.
 SQLite runs in WAL mode so readers never block the writer, with a long busy timeout and
 ``BEGIN IMMEDIATE`` for writes so that concurrent writer processes queue instead of failing.
 """
@@ -7,7 +8,6 @@ SQLite runs in WAL mode so readers never block the writer, with a long busy time
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from stead.errors import BackendUnavailable, InvalidParameter, MissingExtra
 
-__all__ = ["Store", "open_store", "create_store_engine"]
+__all__ = ["Store", "create_store_engine", "sqlite_file"]
 
 _SQLITE_BUSY_MS = 60_000
 
@@ -42,7 +42,7 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("stead_write") else "BEGIN")
 
 
-def _sqlite_file(database: str | None) -> Path | None:
+def sqlite_file(database: str | None) -> Path | None:
     """The file of a SQLite store's database, or None (in memory, or a ``file:`` URI)."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -62,7 +62,7 @@ def create_store_engine(url: str) -> Engine:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        path = _sqlite_file(parsed.database)
+        path = sqlite_file(parsed.database)
         if path is not None:
             from stead.store.fresh import private_parent
 
@@ -119,40 +119,3 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-@functools.lru_cache(maxsize=1)
-def _require_sqlite_json() -> None:
-    """The SQLite store reads runs through SQLite's JSON functions; refuse a build without them."""
-    import sqlite3
-
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.execute("SELECT json_group_object(key, value) FROM json_each('[1]')").fetchone()
-    except sqlite3.OperationalError:
-        raise BackendUnavailable(
-            f"This Python's SQLite ({sqlite3.sqlite_version}) has no JSON functions, which a SQLite "
-            "metadata store needs; use a Python linked with SQLite 3.38 or newer, or a postgresql:// store"
-        ) from None
-    finally:
-        conn.close()
-
-
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and on first use create and migrate) the metadata store at ``url``."""
-    engine = create_store_engine(url)
-    if engine.dialect.name == "sqlite":
-        _require_sqlite_json()
-        path = _sqlite_file(engine.url.database)
-        if path is not None:
-            from stead.store.fresh import create_sqlite_store, private_file
-
-            if migrate:
-                create_sqlite_store(str(path))  # a new file: no Alembic needed
-            private_file(path)  # still missing: SQLite would make it 0o644
-    store = Store(engine)
-    if migrate:
-        from stead.store.migrate import ensure_schema
-
-        ensure_schema(store)
-    return store

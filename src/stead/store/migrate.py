@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from stead.errors import SchemaTooNew
 from stead.store.engine import Store
+from stead.store.revisions import MIGRATIONS, implies_all
 
 __all__ = ["ensure_schema", "expected_heads", "current_revisions", "applied_revisions", "load_all_tables", "TABLE_MODULES"]
 
@@ -25,6 +26,7 @@ __all__ = ["ensure_schema", "expected_heads", "current_revisions", "applied_revi
 # its own migration branch under migrations/versions (branch label = concept name).
 TABLE_MODULES = (
     "stead.store.tables",
+    "stead.tracking.tables",
     "stead.server.tables",
     "stead.registry.tables",
     "stead.data.tables",
@@ -46,7 +48,7 @@ def load_all_tables() -> None:
             if exc.name is None or not name.startswith(exc.name):
                 raise
 
-_MIGRATIONS = Path(__file__).with_name("migrations")
+
 _PG_LOCK_KEY = 0x57EAD  # one advisory lock for every stead migration
 
 
@@ -54,7 +56,7 @@ def _alembic_config():  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
@@ -132,33 +134,8 @@ def _migration_lock(store: Store, conn: Connection) -> Iterator[None]:
         yield
 
 
-@lru_cache(maxsize=1)
-def _revision_graph() -> dict[str, tuple[str, ...]]:
-    """revision -> the revisions it needs (down_revision and depends_on), read from the
-    migration files without importing Alembic: opening a current store stays cheap."""
-    import ast
-
-    graph: dict[str, tuple[str, ...]] = {}
-    for path in sorted((_MIGRATIONS / "versions").glob("*.py")):
-        fields: dict[str, object] = {}
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                name = node.targets[0].id
-                if name in ("revision", "down_revision", "depends_on"):
-                    fields[name] = ast.literal_eval(node.value)
-        needs: list[str] = []
-        for key in ("down_revision", "depends_on"):
-            value = fields.get(key)
-            if isinstance(value, str):
-                needs.append(value)
-            elif isinstance(value, (tuple, list)):
-                needs.extend(value)
-        graph[str(fields["revision"])] = tuple(needs)
-    return graph
-
-
 def _is_current(conn: Connection) -> bool:
-    """True when the stamped revisions imply every revision this stead ships."""
+    """True when the stamped revisions imply every revision this stead ships (no Alembic needed)."""
     from sqlalchemy.exc import DBAPIError
 
     try:
@@ -167,17 +144,7 @@ def _is_current(conn: Connection) -> bool:
         conn.rollback()
         return False
     conn.rollback()
-    graph = _revision_graph()
-    if not stamped <= graph.keys():
-        return False  # unknown revisions: the full check below explains
-    seen: set[str] = set()
-    todo = list(stamped)
-    while todo:
-        rev = todo.pop()
-        if rev not in seen:
-            seen.add(rev)
-            todo.extend(graph[rev])
-    return seen == graph.keys()
+    return implies_all(stamped)
 
 
 def ensure_schema(store: Store) -> None:

@@ -59,7 +59,7 @@ def __getattr__(name: str) -> Any:
 
         return RegistryClient
     if name == "resolve_model_uri":
-        from stead.registry.uris import resolve_model_uri
+        from stead.registry.resolve import resolve_model_uri
 
         return resolve_model_uri
     raise AttributeError(f"module 'stead.registry' has no attribute {name!r}")

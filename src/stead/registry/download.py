@@ -15,7 +15,7 @@ __all__ = ["download_model"]
 
 def download_model(uri: str, dst: str | Path, client: "TrackingClient | None" = None) -> Path:
     """Copy the model directory ``uri`` names into ``dst``; returns ``dst``."""
-    from stead.registry.uris import resolve_model_uri
+    from stead.registry.resolve import resolve_model_uri
     from stead.tracking.client import TrackingClient
 
     tracking = client or TrackingClient()

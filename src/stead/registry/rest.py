@@ -11,9 +11,9 @@ from typing import Any
 
 from stead.config import Settings
 from stead.errors import BackendUnavailable, SteadError
-from stead.registry.mlflow_json import alias_event_from_json, model_version_from_json, registered_model_from_json
 from stead.registry.records import AliasEvent, ModelVersion, RegisteredModel
 from stead.tracking.records import Page
+from stead.wire.registry_json import alias_event_from_json, model_version_from_json, registered_model_from_json
 
 __all__ = ["RestRegistry", "error_from_json"]
 
@@ -214,6 +214,12 @@ class RestRegistry:
 
             raise NotFound(f"Model {ref.name!r} has no version in stage {ref.stage}")
         return found[-1]
+
+    # MLflow 3 logged models (what their models:/m-<id> URIs resolve through)
+    def logged_model_artifact_uri(self, model_id: str) -> str:
+        """Where the server keeps logged model ``model_id``'s files ("" when it says nothing)."""
+        body = self._call("GET", f"/api/2.0/mlflow/logged-models/{model_id}")
+        return str(((body.get("model") or {}).get("info") or {}).get("artifact_uri") or "")
 
     def close(self) -> None:
         self.http.close()

@@ -26,12 +26,13 @@ _LAZY = {
     "log_artifact": "stead.tracking.fluent",
     "log_artifacts": "stead.tracking.fluent",
     "log_text": "stead.tracking.fluent",
-    "log_input": "stead.tracking.fluent",
     "set_seed": "stead.tracking.fluent",
     "flush": "stead.tracking.fluent",
     "get_client": "stead.tracking.fluent",
     "TrackingClient": "stead.tracking.client",
     "Client": "stead.tracking.client",
+    # data (a dataset version as an input of the active run)
+    "log_input": "stead.data.lineage",
     # models
     "save_model": "stead.models.save",
     "log_model": "stead.models.log",
@@ -54,6 +55,7 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from stead.config import Settings, load_settings
+    from stead.data.lineage import log_input
     from stead.errors import SteadError
     from stead.models.log import log_model
     from stead.models.pyfunc import load_model
@@ -71,7 +73,6 @@ if TYPE_CHECKING:
         get_client,
         log_artifact,
         log_artifacts,
-        log_input,
         log_metric,
         log_metrics,
         log_param,

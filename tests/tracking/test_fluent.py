@@ -67,21 +67,3 @@ def test_set_experiment_then_start_run(fluent, client):
         pass
     assert client.get_experiment(run.info.experiment_id).name == "fraud"
     fluent._experiment_name = None  # reset module state for other tests
-
-
-def test_log_input_pins_the_dataset_version(fluent, client, tmp_path, monkeypatch):
-    import stead.data
-    from stead.errors import NotFound
-
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "customers.csv").write_text("id,age\n1,30\n2,41\n")
-    added = stead.data.add(tmp_path / "customers.csv", "customers", settings=client.settings)
-    with fluent.start_run("churn") as run:
-        fluent.log_input("data:/customers@latest")
-        with pytest.raises(InvalidParameter, match="data:/<name>@<version>"):
-            fluent.log_input("customers-4")
-        with pytest.raises(NotFound):
-            fluent.log_input("data:/customers@99")
-    inputs = client.get_run(run.run_id).inputs
-    assert [(i.name, i.uri) for i in inputs] == [("customers", f"data:/customers@{added.version.version}")]
-    assert inputs[0].digest == added.version.manifest_hash[:64]

@@ -11,10 +11,11 @@ metadata store, pointer files for git, remotes, profiles and expectations.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from stead._lazy import lazy_exports
 
 __all__ = [
     "add",
@@ -52,16 +53,10 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module 'stead.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module("stead.data.api"), name)
-    globals()[name] = value
-    return value
+# Every public name is a function of ``stead.data.api``, loaded on first use.
+_LAZY = dict.fromkeys(__all__, "stead.data.api")
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 class _DataPackage(types.ModuleType):

@@ -7,7 +7,6 @@ the workspace, cache and metadata store to the verb modules, which hold the logi
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,12 +65,6 @@ def _store_for_add(settings: "Settings") -> "Store | LiteStore":
     return open_lite(settings.resolved_store_url) or _store(settings)
 
 
-def _active_run_id() -> str | None:
-    fluent = sys.modules.get("stead.tracking.fluent")
-    run = fluent.active_run() if fluent is not None else None
-    return run.info.run_id if run is not None else None
-
-
 def add(
     path: str | os.PathLike[str],
     name: str | None = None,
@@ -90,6 +83,10 @@ def add(
 
     from stead.data.add import add as add_version
 
+    if not run_id:
+        from stead.data.lineage import active_run_id
+
+        run_id = active_run_id()
     s = _settings(settings)
     ws = Workspace.from_settings(s)
     with ThreadPoolExecutor(1) as pool:
@@ -98,7 +95,7 @@ def add(
         try:
             with CacheLock(ws):
                 return add_version(
-                    ws, opening.result, path, name=name, message=message, run_id=run_id or _active_run_id(),
+                    ws, opening.result, path, name=name, message=message, run_id=run_id,
                     profile=profile, on_progress=on_progress,
                 )
         finally:
@@ -329,10 +326,11 @@ def get(
             checkout_files(ws, manifest, dest, kind=version.kind, force=to is None)
         if to is None:
             marker.write_text(version.manifest_hash)
-    if log_input and _active_run_id() is not None:
-        import stead.tracking.fluent as fluent
+    if log_input:
+        from stead.data import lineage
 
-        fluent.log_input(version.uri)
+        if lineage.active_run_id() is not None:
+            lineage.log_input(version.uri)
     return dest
 
 

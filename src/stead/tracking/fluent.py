@@ -12,11 +12,13 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stead.errors import InvalidParameter
-from stead.tracking.client import TrackingClient
 from stead.tracking.records import Run, RunStatus
+
+if TYPE_CHECKING:
+    from stead.tracking.client import TrackingClient
 
 __all__ = [
     "ActiveRun",
@@ -26,6 +28,7 @@ __all__ = [
     "start_run",
     "end_run",
     "active_run",
+    "require_active_run",
     "log_param",
     "log_params",
     "log_metric",
@@ -35,7 +38,6 @@ __all__ = [
     "log_artifact",
     "log_artifacts",
     "log_text",
-    "log_input",
     "set_seed",
     "flush",
 ]
@@ -52,6 +54,8 @@ def get_client() -> TrackingClient:
     global _client
     with _client_lock:
         if _client is None:
+            from stead.tracking.client import TrackingClient
+
             _client = TrackingClient()
         return _client
 
@@ -190,7 +194,8 @@ def active_run() -> ActiveRun | None:
     return stack[-1] if stack else None
 
 
-def _require_active() -> ActiveRun:
+def require_active_run() -> ActiveRun:
+    """The innermost active run of this thread; an error naming the fix when there is none."""
     run = active_run()
     if run is None:
         raise InvalidParameter("No active run; wrap the call in `with stead.start_run(...):`")
@@ -204,50 +209,42 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
 
 
 def log_param(key: str, value: Any) -> None:
-    _require_active().log_param(key, value)
+    require_active_run().log_param(key, value)
 
 
 def log_params(values: Mapping[str, Any]) -> None:
-    _require_active().log_params(values)
+    require_active_run().log_params(values)
 
 
 def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
-    _require_active().log_metric(key, value, step, timestamp)
+    require_active_run().log_metric(key, value, step, timestamp)
 
 
 def log_metrics(values: Mapping[str, float], step: int | None = None) -> None:
-    _require_active().log_metrics(values, step)
+    require_active_run().log_metrics(values, step)
 
 
 def set_tag(key: str, value: Any) -> None:
-    _require_active().set_tag(key, value)
+    require_active_run().set_tag(key, value)
 
 
 def set_tags(values: Mapping[str, Any]) -> None:
-    run = _require_active()
+    run = require_active_run()
     run.client.set_tags(run.run_id, values)
 
 
 def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
-    _require_active().log_artifact(local_path, artifact_path)
+    require_active_run().log_artifact(local_path, artifact_path)
 
 
 def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> None:
-    run = _require_active()
+    run = require_active_run()
     run.client.log_artifacts(run.run_id, local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str) -> None:
-    run = _require_active()
+    run = require_active_run()
     run.client.log_text(run.run_id, text, artifact_file)
-
-
-def log_input(uri: str, context: str = "training") -> None:
-    """Record that the active run used a dataset version (``data:/name@version``)."""
-    from stead.tracking.inputs import resolve_input
-
-    run = _require_active()
-    run.client.log_inputs(run.run_id, [resolve_input(uri, context, run.client.settings)])
 
 
 def set_seed(seed: int) -> None:

@@ -12,6 +12,7 @@ that defines it.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +140,9 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
     return targets
 
 
-def _edges() -> list[Edge]:
+@functools.lru_cache(maxsize=1)
+def _edges() -> tuple[Edge, ...]:
+    """Every import of every module (walked on first use, not when the suite is collected)."""
     edges = []
     for module, path in MODULES.items():
         tree = ast.parse(path.read_text(), str(path))
@@ -147,15 +150,12 @@ def _edges() -> list[Edge]:
             for target in dict.fromkeys(_targets(module, node)):
                 if target != module:
                     edges.append(Edge(module, target, path, node.lineno, ast.unparse(node)))
-    return edges
-
-
-EDGES = _edges()
+    return tuple(edges)
 
 
 def _graph() -> dict[str, dict[str, Edge]]:
     graph: dict[str, dict[str, Edge]] = {m: {} for m in MODULES}
-    for edge in EDGES:
+    for edge in _edges():
         graph[edge.source].setdefault(edge.target, edge)  # the first import of each pair
     return graph
 
@@ -228,7 +228,7 @@ def test_lower_packages_do_not_import_the_server_or_the_cli() -> None:
     lower = tuple(f"stead.{name}" for name in LOWER)
     broken = [
         f"{e.where()}: {e.source} imports {e.target} ({e.text})"
-        for e in EDGES
+        for e in _edges()
         if (e.source in lower or e.source.startswith(tuple(f"{p}." for p in lower)))
         and (e.target in UPPER or e.target.startswith(tuple(f"{p}." for p in UPPER)))
     ]

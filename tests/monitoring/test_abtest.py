@@ -11,7 +11,13 @@ import pytest
 from scipy import stats
 
 from stead.errors import InvalidParameter
-from stead.monitoring.abtest import ABReport, VariantSummary, ab_report, msprt_p_value, samples_needed
+from stead.monitoring.abtest import (
+    ABReport,
+    VariantSummary,
+    ab_report,
+    msprt_p_value,
+    samples_needed,
+)
 
 LOOKS = np.arange(200, 5001, 100)  # peek after every 100 samples per variant, 49 looks
 

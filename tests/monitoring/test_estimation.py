@@ -9,7 +9,13 @@ from sklearn import metrics as skm
 from sklearn.isotonic import IsotonicRegression
 
 from stead.errors import InvalidParameter
-from stead.monitoring.estimation import CBPE, Calibration, estimate_by_window, fit_calibration, fit_cbpe
+from stead.monitoring.estimation import (
+    CBPE,
+    Calibration,
+    estimate_by_window,
+    fit_calibration,
+    fit_cbpe,
+)
 
 
 def _window(rng: np.random.Generator, n: int, shift: float) -> tuple[np.ndarray, np.ndarray]:

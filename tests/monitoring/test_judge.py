@@ -20,7 +20,11 @@ from stead.monitoring.judge import (
     latency_check,
     prediction_drift_check,
 )
-from stead.monitoring.stats import kth_pairwise_difference, mann_whitney, two_proportions
+from stead.monitoring.stats import (
+    kth_pairwise_difference,
+    mann_whitney,
+    two_proportions,
+)
 
 
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])

@@ -195,7 +195,7 @@ def ab_report(
     tau_ = float(tau if tau is not None else min_effect)
     enough = min(sa.n, sb.n) >= max(2, min_samples)
     difference = sb.mean - sa.mean if sa.n and sb.n else math.nan
-    common = {"metric": metric, "kind": kind, "a": sa, "b": sb, "difference": difference,
+    common: dict[str, Any] = {"metric": metric, "kind": kind, "a": sa, "b": sb, "difference": difference,
               "alpha": alpha, "tau": tau_, "min_effect": float(min_effect), "power": power}
     if not enough or not (tau_ > 0) or not math.isfinite(min_effect):
         need = max(2, min_samples)

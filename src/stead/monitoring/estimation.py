@@ -19,7 +19,11 @@ from typing import Any
 import numpy as np
 
 from stead.errors import InvalidParameter
-from stead.monitoring.performance import PerformanceRecord, classification_metrics, window_starts
+from stead.monitoring.performance import (
+    PerformanceRecord,
+    classification_metrics,
+    window_starts,
+)
 from stead.monitoring.stats import as_array
 
 __all__ = ["Calibration", "CBPE", "fit_calibration", "fit_cbpe", "estimate_by_window"]
@@ -36,7 +40,7 @@ class Calibration:
 
     def __call__(self, scores: Any) -> np.ndarray:
         s = as_array(scores, "probabilities", dtype=float)
-        return np.interp(s, np.asarray(self.x), np.asarray(self.y))
+        return np.asarray(np.interp(s, np.asarray(self.x), np.asarray(self.y)), dtype=float)
 
     def to_json(self) -> dict[str, Any]:
         return {"x": list(self.x), "y": list(self.y)}

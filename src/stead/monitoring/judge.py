@@ -255,7 +255,7 @@ def prediction_drift_check(
     elif isinstance(outcome, Mapping):
         score, drifted, test = outcome["score"], outcome["drifted"], outcome.get("test")
     else:
-        score, drifted = getattr(outcome, "score"), getattr(outcome, "drifted")
+        score, drifted = outcome.score, outcome.drifted
         test = getattr(outcome, "test", None)
     status: Status = "fail" if bool(drifted) else "pass"
     numbers: dict[str, Any] = {
@@ -282,7 +282,7 @@ def judge(
             f"scores must satisfy 0 <= marginal_score <= pass_score <= 100, got {marginal_score} and {pass_score}"
         )
     items = tuple(checks)
-    common = {"checks": items, "pass_score": pass_score, "marginal_score": marginal_score}
+    common: dict[str, Any] = {"checks": items, "pass_score": pass_score, "marginal_score": marginal_score}
     critical_failed = [c for c in items if c.critical and c.status == "fail"]
     if critical_failed:
         names = ", ".join(c.name for c in critical_failed)

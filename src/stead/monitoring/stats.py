@@ -132,10 +132,12 @@ def _kth(xs: np.ndarray, ys: np.ndarray, k: int) -> float:
     candidates = xs[:, None] - ys[None, :] if xs.size * ys.size <= 4096 else None
     if candidates is not None:
         return float(np.sort(candidates, axis=None)[k - 1])
+    # for each x_i the largest difference <= hi comes from the smallest y_j >= x_i - hi
     near = np.searchsorted(ys, xs - hi, side="left")
-    values = [xs[i] - ys[j] for i, j in enumerate(near) if j < ys.size]
-    inside = [v for v in values if lo < v <= hi]
-    return float(min(inside, key=lambda v: hi - v)) if inside else hi
+    found = near < ys.size
+    values = xs[found] - ys[near[found]]
+    inside = values[(values > lo) & (values <= hi)]
+    return float(inside.max()) if inside.size else hi
 
 
 @dataclass(frozen=True)

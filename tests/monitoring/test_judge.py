@@ -16,7 +16,7 @@ from stead.monitoring.judge import (
     CheckResult,
     accuracy_check,
     error_rate_check,
-    judge,
+    canary_verdict,
     latency_check,
     prediction_drift_check,
 )
@@ -96,7 +96,7 @@ def test_no_data_counts_against_the_candidate() -> None:
     assert few.status == "inconclusive" and few.numbers["no_data"]
     assert latency_check([0.1] * 5, [0.1] * 500, no_data="fail").status == "fail"
     assert error_rate_check(0, 10, 3, 1000).status == "inconclusive"
-    verdict = judge([few, error_rate_check(10, 1000, 10, 1000)])
+    verdict = canary_verdict([few, error_rate_check(10, 1000, 10, 1000)])
     assert verdict.status == "fail" and verdict.score == 50.0
 
 
@@ -126,6 +126,8 @@ def test_prediction_drift_takes_any_drift_function() -> None:
 
     assert prediction_drift_check(primary, primary, lambda r, c: Result()).numbers["test"] == "wasserstein"
     assert prediction_drift_check(primary[:3], primary, ks).status == "inconclusive"
+    nothing = {"score": None, "drifted": None}
+    assert prediction_drift_check(primary, primary, lambda r, c: nothing, no_data="fail").status == "fail"
 
 
 def _check(name: str, status: str, critical: bool = False) -> CheckResult:
@@ -134,24 +136,24 @@ def _check(name: str, status: str, critical: bool = False) -> CheckResult:
 
 def test_verdict_is_three_way_and_critical_fails_at_once() -> None:
     four_pass = [_check(f"c{i}", "pass") for i in range(4)]
-    assert judge(four_pass).status == "pass" and judge(four_pass).score == 100.0
+    assert canary_verdict(four_pass).status == "pass" and canary_verdict(four_pass).score == 100.0
     one_open = [*four_pass[:3], _check("c3", "inconclusive")]
-    assert judge(one_open).status == "inconclusive" and judge(one_open).score == 75.0
+    assert canary_verdict(one_open).status == "inconclusive" and canary_verdict(one_open).score == 75.0
     one_failed = [*four_pass[:3], _check("c3", "fail")]
-    assert judge(one_failed, pass_score=70, marginal_score=50).status == "pass"
-    assert judge(one_failed, pass_score=90, marginal_score=80).status == "fail"
-    critical = judge([*four_pass, _check("errors", "fail", critical=True)])
+    assert canary_verdict(one_failed, pass_score=70, marginal_score=50).status == "pass"
+    assert canary_verdict(one_failed, pass_score=90, marginal_score=80).status == "fail"
+    critical = canary_verdict([*four_pass, _check("errors", "fail", critical=True)])
     assert critical.status == "fail" and critical.score == 0.0 and "errors" in critical.reason
     critical_open = [*[_check(f"c{i}", "pass") for i in range(30)], _check("errors", "inconclusive", True)]
-    assert judge(critical_open).status == "inconclusive"
+    assert canary_verdict(critical_open).status == "inconclusive"
     with pytest.raises(InvalidParameter, match="at least one check"):
-        judge([])
+        canary_verdict([])
 
 
 def test_analysis_is_plain_json() -> None:
     rng = np.random.default_rng(6)
     primary = rng.lognormal(0, 0.3, 200)
-    analysis = judge([latency_check(primary * 1.5, primary), error_rate_check(1, 200, 2, 200), accuracy_check(10, 20, 15, 30)])
+    analysis = canary_verdict([latency_check(primary * 1.5, primary), error_rate_check(1, 200, 2, 200), accuracy_check(10, 20, 15, 30)])
     text = json.dumps(analysis.to_json())
     assert Analysis.from_json(json.loads(text)) == analysis
     assert analysis.status == "fail"

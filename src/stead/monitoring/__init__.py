@@ -8,6 +8,11 @@ statistics), and a multivariate signal (PCA reconstruction error, as NannyML com
     ref = compute_reference("train.parquet", prediction="score")    # kilobytes, JSON-able
     report = detect_drift(ref, "window.parquet")
     report.dataset_drift, report.feature("age").score
+
+Live performance per window and variant (``performance_by_window``), estimated
+performance while labels lag (``fit_cbpe``, ``estimate_by_window``), the canary judge
+(``latency_check``, ``error_rate_check``, ``accuracy_check``, ``prediction_drift_check``,
+``canary_verdict``) and the A/B verdict (``ab_report``) are pure functions over arrays too.
 """
 
 from __future__ import annotations
@@ -17,8 +22,25 @@ from typing import TYPE_CHECKING
 from stead._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from stead.monitoring.abtest import ABReport, ab_report
     from stead.monitoring.drift import DriftReport, FeatureDrift, detect_drift
+    from stead.monitoring.estimation import CBPE, estimate_by_window, fit_cbpe
+    from stead.monitoring.judge import (
+        Analysis,
+        CheckResult,
+        accuracy_check,
+        canary_verdict,
+        error_rate_check,
+        latency_check,
+        prediction_drift_check,
+    )
     from stead.monitoring.multivariate import MultivariateDrift, PCAModel
+    from stead.monitoring.performance import (
+        PerformanceRecord,
+        classification_metrics,
+        performance_by_window,
+        regression_metrics,
+    )
     from stead.monitoring.reference import (
         CategoricalColumn,
         NumericColumn,
@@ -36,6 +58,22 @@ __all__ = [
     "detect_drift",
     "PCAModel",
     "MultivariateDrift",
+    "PerformanceRecord",
+    "performance_by_window",
+    "classification_metrics",
+    "regression_metrics",
+    "CBPE",
+    "fit_cbpe",
+    "estimate_by_window",
+    "CheckResult",
+    "Analysis",
+    "latency_check",
+    "error_rate_check",
+    "accuracy_check",
+    "prediction_drift_check",
+    "canary_verdict",
+    "ABReport",
+    "ab_report",
 ]
 
 _LAZY = {
@@ -48,6 +86,22 @@ _LAZY = {
     "detect_drift": "stead.monitoring.drift",
     "PCAModel": "stead.monitoring.multivariate",
     "MultivariateDrift": "stead.monitoring.multivariate",
+    "PerformanceRecord": "stead.monitoring.performance",
+    "performance_by_window": "stead.monitoring.performance",
+    "classification_metrics": "stead.monitoring.performance",
+    "regression_metrics": "stead.monitoring.performance",
+    "CBPE": "stead.monitoring.estimation",
+    "fit_cbpe": "stead.monitoring.estimation",
+    "estimate_by_window": "stead.monitoring.estimation",
+    "CheckResult": "stead.monitoring.judge",
+    "Analysis": "stead.monitoring.judge",
+    "latency_check": "stead.monitoring.judge",
+    "error_rate_check": "stead.monitoring.judge",
+    "accuracy_check": "stead.monitoring.judge",
+    "prediction_drift_check": "stead.monitoring.judge",
+    "canary_verdict": "stead.monitoring.judge",
+    "ABReport": "stead.monitoring.abtest",
+    "ab_report": "stead.monitoring.abtest",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -32,7 +32,7 @@ __all__ = [
     "error_rate_check",
     "accuracy_check",
     "prediction_drift_check",
-    "judge",
+    "canary_verdict",
 ]
 
 Status = Literal["pass", "fail", "inconclusive"]
@@ -243,7 +243,8 @@ def prediction_drift_check(
 ) -> CheckResult:
     """Fail when the candidate's predictions are distributed unlike the primary's on the
     same traffic: ``drift(primary, candidate)`` decides, returning ``(score, drifted)``, or a
-    result or mapping with ``score`` and ``drifted`` (and optionally ``test``)."""
+    result or mapping with ``score`` and ``drifted`` (and optionally ``test``), as
+    ``stead.monitoring``'s ``FeatureDrift`` has; ``drifted is None`` means no data."""
     c = as_array(candidate, "candidate")
     p = as_array(primary, "primary")
     if min(c.size, p.size) < max(1, min_samples):
@@ -257,6 +258,8 @@ def prediction_drift_check(
     else:
         score, drifted = outcome.score, outcome.drifted
         test = getattr(outcome, "test", None)
+    if drifted is None:  # the drift function itself found nothing to compare
+        return _no_data(name, "prediction_drift", critical, no_data, int(c.size), int(p.size), min_samples)
     status: Status = "fail" if bool(drifted) else "pass"
     numbers: dict[str, Any] = {
         "n_candidate": int(c.size), "n_primary": int(p.size),
@@ -264,11 +267,12 @@ def prediction_drift_check(
     }
     if test is not None:
         numbers["test"] = str(test)
-    reason = f"{name} {'drifted' if drifted else 'stable'}: score {float(score):.4g}"
+    shown = "none" if score is None else f"{float(score):.4g}"
+    reason = f"{name} {'drifted' if drifted else 'stable'}: score {shown}"
     return CheckResult(name, "prediction_drift", status, critical, reason, numbers)
 
 
-def judge(
+def canary_verdict(
     checks: Sequence[CheckResult], *, pass_score: float = 95.0, marginal_score: float = 75.0
 ) -> Analysis:
     """The overall verdict. A failed critical check: fail, score 0. Otherwise the score is

@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stead.errors import AlreadyExists, InvalidParameter, NotFound
-
-if TYPE_CHECKING:
-    from stead.serving.promotion import Move
+from stead.serving import promotion
+from stead.serving.promotion import Move
 
 __all__ = ["Variant", "Deployment", "Deployments", "parse_model_ref", "STRATEGIES", "BLUE_GREEN"]
 
@@ -37,6 +36,10 @@ class Variant:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "model": self.model, "weight": self.weight, "shadow": self.shadow}
+
+    def model_ref(self) -> tuple[str, str | None, str | None]:
+        """``model`` read as (name, version, alias); see ``parse_model_ref``."""
+        return parse_model_ref(self.model)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class Deployment:
         return {"name": self.name, "strategy": self.strategy, "sticky_header": self.sticky_header,
                 "description": self.description, "created_at": self.created_at, "updated_at": self.updated_at,
                 "variants": [v.to_dict() for v in self.variants]}
+
+    @property
+    def blue_green(self) -> bool:
+        """Whether traffic moves by switching colors (``stead deploy switch``) rather than by promotion."""
+        return self.strategy == BLUE_GREEN
 
     def primary(self) -> Variant:
         """The variant whose alias a promotion moves: the first one that is not a shadow."""
@@ -203,20 +211,14 @@ class Deployments:
             self.registry.get_version(model)
         return self.save_variants(dep, tuple(replace(v, model=model) if v.name == variant else v for v in dep.variants))
 
-    def promote(self, name: str, variant: str | None = None, *, reason: str = "", force: bool = False) -> "Move":
+    def promote(self, name: str, variant: str | None = None, *, reason: str = "", force: bool = False) -> Move:
         """See ``stead.serving.promotion.promote``."""
-        from stead.serving.promotion import promote
+        return promotion.promote(self, name, variant, reason=reason, force=force)
 
-        return promote(self, name, variant, reason=reason, force=force)
-
-    def rollback(self, name: str, *, reason: str = "", force: bool = False) -> "Move":
+    def rollback(self, name: str, *, reason: str = "", force: bool = False) -> Move:
         """See ``stead.serving.promotion.rollback``."""
-        from stead.serving.promotion import rollback
+        return promotion.rollback(self, name, reason=reason, force=force)
 
-        return rollback(self, name, reason=reason, force=force)
-
-    def switch(self, name: str, to: str | None = None, *, force: bool = False) -> "Move":
+    def switch(self, name: str, to: str | None = None, *, force: bool = False) -> Move:
         """See ``stead.serving.promotion.switch``."""
-        from stead.serving.promotion import switch
-
-        return switch(self, name, to, force=force)
+        return promotion.switch(self, name, to, force=force)

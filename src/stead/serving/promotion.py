@@ -4,6 +4,9 @@ Each move is gated on what the model servers report in the store (``stead.servin
 the variant that is to take the traffic must be live, at the version the move names, on
 every server that reports on the deployment; ``force=True`` (``--force``) skips the check.
 Each returns a ``Move`` that says what moved (``churn@production: 1 -> 3``).
+
+``Deployments.promote`` / ``rollback`` / ``switch`` call these with themselves as ``svc``;
+this module reads the deployment records it is given and imports no deployment code.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from stead.errors import InvalidParameter, InvalidState, NotFound
-from stead.serving.deployments import BLUE_GREEN, Deployment, Variant, parse_model_ref
 
 if TYPE_CHECKING:
-    from stead.serving.deployments import Deployments
+    from stead.serving.deployments import Deployment, Deployments, Variant
 
 __all__ = ["Move", "promote", "rollback", "switch", "require_healthy", "wait_applied"]
 
@@ -78,7 +80,7 @@ def promote(svc: "Deployments", name: str, variant: str | None = None, *, reason
     variant) and send it all traffic; the other variants keep their models at weight 0."""
     registry = _registry(svc)
     dep = svc.get(name)
-    if dep.strategy == BLUE_GREEN:
+    if dep.blue_green:
         raise InvalidParameter(f"Deployment {name!r} is blue-green: move traffic to the idle color with "
                                f"stead deploy switch {name}")
     primary = dep.primary()
@@ -91,7 +93,7 @@ def promote(svc: "Deployments", name: str, variant: str | None = None, *, reason
     version = registry.get_version(target.model)
     if not force:
         require_healthy(svc, dep, target, str(version.version), "promote")
-    model, _, alias = parse_model_ref(primary.model)
+    model, _, alias = primary.model_ref()
     if alias is None:
         pinned = f"{version.name}/{version.version}"
         return Move(_all_to(svc, dep, primary.name, pinned), f"{name} {primary.name}", primary.model, pinned)
@@ -106,10 +108,10 @@ def rollback(svc: "Deployments", name: str, *, reason: str = "", force: bool = F
     """Undo the last move: a blue-green deployment switches back to the other color; otherwise
     the primary's alias moves back to its previous version and canaries get no traffic."""
     dep = svc.get(name)
-    if dep.strategy == BLUE_GREEN:
+    if dep.blue_green:
         return switch(svc, name, None, force=force, verb="roll back to")
     primary = dep.primary()
-    model, _, alias = parse_model_ref(primary.model)
+    model, _, alias = primary.model_ref()
     if alias is None or svc.registry is None:
         after = _all_to(svc, dep, primary.name)
         return Move(after, f"{name} traffic", _traffic(dep), _traffic(after))
@@ -124,7 +126,7 @@ def switch(svc: "Deployments", name: str, to: str | None = None, *, force: bool 
     it stays loaded and warm, so switching back is as quick."""
     registry = _registry(svc)
     dep = svc.get(name)
-    if dep.strategy != BLUE_GREEN:
+    if not dep.blue_green:
         raise InvalidParameter(f"Deployment {name!r} is not blue-green (it is {dep.strategy}): move its traffic with "
                                f"stead deploy set-traffic or stead deploy promote")
     colors = [v for v in dep.variants if not v.shadow]

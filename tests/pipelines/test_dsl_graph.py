@@ -56,6 +56,13 @@ def test_steps_outside_a_pipeline_are_plain_functions():
     assert train([1, 2], lr=2.0) == 4.0
 
 
+def test_calling_a_pipeline_says_how_to_run_it():
+    CALLS.clear()
+    with pytest.raises(InvalidParameter, match="run_pipeline"):
+        train_pipeline(n=3)
+    assert CALLS == []
+
+
 def test_step_options_are_kept():
     assert train.retries == 2 and train.retry_delay == 0.5 and train.timeout == 10 and train.cache is False
     assert train.resources.cpu == 2 and train.resources.gpu == 1

@@ -114,7 +114,7 @@ def test_executor_refuses_local_store_before_recording_a_run(settings, write_mod
     from stead.errors import InvalidParameter
     from stead.pipelines import run_pipeline
     from stead.pipelines.records import PipelineRecords
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
 
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "c",

@@ -70,6 +70,38 @@ def test_steps_run_as_ray_tasks(ray_cluster, settings, write_module):
     assert "ValueError: nope" in failed.error
 
 
+TRACKED = """
+import stead.pipelines as sp
+from stead.tracking import fluent
+
+@sp.step
+def train(lr: float) -> float:
+    with fluent.start_run(run_name="train") as active:
+        active.log_param("lr", lr)
+    return 0.5
+
+@sp.pipeline
+def tracked(lr: float = 0.3):
+    train(lr)
+"""
+
+
+@pytest.mark.slow
+def test_a_ray_step_tracks_into_the_runs_stores(ray_cluster, settings, write_module):
+    from stead.tracking.client import TrackingClient
+
+    mod = write_module(TRACKED)
+    run = run_pipeline(mod.tracked, settings=settings, executor="ray")
+    assert run.status == "SUCCEEDED", run.error
+    client = TrackingClient(settings)
+    try:
+        tracked = client.get_run(run.step("train").tracking_run_id)
+        assert tracked.data.params["lr"] == "0.3"
+        assert tracked.data.tags["stead.pipeline.step"] == "train"
+    finally:
+        client.close()
+
+
 def test_ray_resources_map_to_task_options():
     from stead.pipelines.dsl import step
     from stead.pipelines.executors.ray import ray_options

@@ -7,7 +7,7 @@ import pytest
 from stead.errors import InvalidParameter
 from stead.pipelines import load_output, resume_pipeline, run_pipeline
 from stead.pipelines.records import PipelineRecords
-from stead.pipelines.runner import open_pipeline_store
+from stead.pipelines.store import open_pipeline_store
 
 PIPE = """
 import threading

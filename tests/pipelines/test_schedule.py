@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stead.errors import AlreadyExists, InvalidParameter, NotFound
-from stead.pipelines.runner import open_pipeline_store
+from stead.pipelines.store import open_pipeline_store
 from stead.pipelines.schedule import add_schedule, fire_times, list_schedules, next_fire_time, remove_schedule, tick
 
 HOUR = 3600 * 1000

@@ -1,8 +1,10 @@
 """Pipelines: a DAG of plain Python functions with cached, recorded, scalable steps.
 
-Describe (``dsl``, ``graph``), run (``runner``, ``executors``), persist (``cache_key``,
-``serializers``, ``records``). Importing this package stays light: the runner and its
-database code load on first use.
+Describe (``dsl``, ``graph``); run (``runner``, ``walk``, ``inputs``, ``execute``,
+``executors``); persist (``cache_key``, ``cache_lookup``, ``serializers``, ``records``,
+``recording``, ``store``). Imports point from run to describe, never back; executors do
+not import the runner. Importing this package stays light: the runner and its database
+code load on first use.
 """
 
 from __future__ import annotations

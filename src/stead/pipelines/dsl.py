@@ -13,13 +13,13 @@ import functools
 import inspect
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from stead.errors import InvalidParameter
 from stead.pipelines.graph import Graph, Node
 
-__all__ = ["Step", "Pipeline", "Output", "Condition", "step", "pipeline", "when"]
+__all__ = ["Step", "Pipeline", "Output", "Condition", "step", "pipeline", "when", "find_outputs"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -286,7 +286,7 @@ class _Builder:
         node_id = step.name if n == 1 else f"{step.name}_{n}"
         upstream: set[str] = set()
         for pname, value in arguments.items():
-            for out in _find_outputs(value):
+            for out in find_outputs(value):
                 self._check_own(out, step)
                 upstream.add(out.node_id)
             if isinstance(value, Output):
@@ -323,13 +323,14 @@ class _Builder:
             )
 
 
-def _find_outputs(value: Any) -> list[Output]:
+def find_outputs(value: Any) -> list[Output]:
+    """The ``Output`` handles in ``value``, also inside lists, tuples and dicts (fan-in)."""
     if isinstance(value, Output):
         return [value]
     if isinstance(value, (list, tuple)):
-        return [o for v in value for o in _find_outputs(v)]
+        return [o for v in value for o in find_outputs(v)]
     if isinstance(value, dict):
-        return [o for v in value.values() for o in _find_outputs(v)]
+        return [o for v in value.values() for o in find_outputs(v)]
     return []
 
 
@@ -385,10 +386,11 @@ class Pipeline:
         return builder.graph
 
     def __call__(self, **params: Any) -> Any:
-        """Run the pipeline with the default settings and the local executor."""
-        from stead.pipelines.runner import run_pipeline
-
-        return run_pipeline(self, params)
+        """A pipeline is described here and run by the runner: say how to run it."""
+        raise InvalidParameter(
+            f"Pipeline {self.name!r} is run by stead.run_pipeline({self.fn.__name__}, params) "
+            "or `stead pipeline run FILE.py:NAME`; calling it does not run it"
+        )
 
 
 def _convert(value: Any, annotation: Any, pname: str) -> Any:

@@ -1,16 +1,19 @@
 """Running one step call anywhere (this thread, a pool process, a Ray worker, a pod).
 
 ``execute_task`` takes a picklable ``StepTask`` (the step, its arguments with upstream
-outputs as stored references or in-memory values), calls the function, stores each
-output in the artifact store, and returns a ``StepResult`` with logs and timings. Its
-prints are captured per thread, so parallel in-process steps keep separate logs.
+outputs as stored references or in-memory values, the run's settings), calls the
+function, stores each output in the artifact store, and returns a ``StepResult`` with
+logs and timings. Its prints are captured per thread, so parallel in-process steps keep
+separate logs. Another process gets the task from ``dumps_task`` and runs it with
+``run_pickled``; there the task's settings are adopted, so ``stead.start_run`` in a step
+finds the run's stores.
 """
 
 from __future__ import annotations
 
 import importlib
 import io
-import os
+import pickle
 import sys
 import threading
 import time
@@ -24,8 +27,11 @@ from stead.pipelines.serializers import ObjectStore, StoredOutput, load_value, s
 
 if TYPE_CHECKING:
     from stead.artifacts.base import ArtifactStore
+    from stead.config import Settings
 
-__all__ = ["Ref", "StepTask", "StepResult", "execute_task", "open_artifacts", "StepFailed"]
+__all__ = [
+    "Ref", "StepTask", "StepResult", "execute_task", "open_artifacts", "StepFailed", "dumps_task", "run_pickled",
+]
 
 
 class StepFailed(SteadError):
@@ -53,9 +59,7 @@ class StepTask:
     step: Any  # stead.pipelines.dsl.Step
     arguments: dict[str, Any]
     attempt: int
-    artifacts_url: str
-    aws: Mapping[str, str] = field(default_factory=dict)
-    env: Mapping[str, str] = field(default_factory=dict)
+    settings: "Settings"
     in_process: bool = True
 
 
@@ -172,12 +176,29 @@ def _resolve(value: Any, store: Any) -> Any:
     return value
 
 
+def _adopt(settings: "Settings") -> None:
+    """In a worker process, take the run's settings, so that ``stead.start_run`` in a step
+    records into the run's stores; a tracking client this (reused) worker built for another
+    run's settings is dropped."""
+    from stead.config import adopt_settings
+
+    adopt_settings(settings)
+    fluent = sys.modules.get("stead.tracking.fluent")
+    client = getattr(fluent, "_client", None)
+    if fluent is not None and client is not None and client.settings != settings:
+        fluent.set_client(None)
+        try:
+            client.close()
+        except Exception:  # the old run's client; this step must not fail over it
+            pass
+
+
 def execute_task(task: StepTask) -> StepResult:
     """Run one attempt of one step call; never raises for a failure of the step itself."""
     step = task.step
     result = StepResult(task.step_id, ok=False, start=time.time())
-    if not task.in_process and task.env:
-        os.environ.update(task.env)  # a worker process: let stead.start_run find the stores
+    if not task.in_process:
+        _adopt(task.settings)
     _install_router()
     buffer = io.StringIO()
     previous = getattr(_capture, "buffer", None)
@@ -191,7 +212,7 @@ def execute_task(task: StepTask) -> StepResult:
     watcher = _RunWatcher({"stead.pipeline.run_id": task.run_id, "stead.pipeline.step": task.step_id})
     local.stack = watcher
     try:
-        store = open_artifacts(task.artifacts_url, task.aws)
+        store = open_artifacts(task.settings.resolved_artifacts_url, task.settings.aws)
         kwargs = {name: _resolve(value, store) for name, value in task.arguments.items()}
         value = step.fn(**kwargs)
         values = _split_outputs(step, value)
@@ -223,6 +244,27 @@ def execute_task(task: StepTask) -> StepResult:
         if watcher.run_ids:
             result.tracking_run_id = watcher.run_ids[-1]
     return result
+
+
+def dumps_task(task: StepTask) -> bytes:
+    """Pickle a task for another process; the user's own modules travel by value."""
+    import cloudpickle
+
+    from stead.pipelines.cache_key import is_user_module
+
+    module = sys.modules.get(task.step.fn.__module__)
+    if module is not None and is_user_module(module) and module.__name__ != "__main__":
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:
+            pass
+    return cloudpickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def run_pickled(data: bytes) -> StepResult:
+    """The entry point in a worker process: unpickle a task and run it."""
+    task = pickle.loads(data)  # noqa: S301 - sent by this pipeline's own runner
+    return execute_task(task)
 
 
 def _split_outputs(step: Any, value: Any) -> list[Any]:

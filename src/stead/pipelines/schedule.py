@@ -232,6 +232,8 @@ def next_due(store: "Store", now: int) -> int | None:
 
 def launch_subprocess(settings: "Settings") -> Launcher:
     """Start each fired run as its own ``stead pipeline run`` process (isolated from the scheduler)."""
+    from stead.config import child_environment
+
     logs = Path(settings.home) / "scheduler"
 
     def launch(schedule: Schedule, run_id: str, fire_time: int) -> None:
@@ -240,10 +242,9 @@ def launch_subprocess(settings: "Settings") -> Launcher:
                 "--run-id", run_id, "--trigger", f"schedule:{schedule.name}", "-x", schedule.executor]
         for key, value in schedule.params.items():
             args += ["-p", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
-        env = {**os.environ, "STEAD_STORE_URL": settings.resolved_store_url,
-               "STEAD_ARTIFACTS_URL": settings.resolved_artifacts_url, "STEAD_HOME": str(settings.home)}
         with open(logs / f"{run_id}.log", "ab") as out:
-            subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=child_environment(settings),
+                             start_new_session=True)
 
     return launch
 

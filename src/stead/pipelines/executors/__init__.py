@@ -1,19 +1,24 @@
 """Executors run step calls: ``local`` (threads, a process pool), ``ray``, ``kubernetes``.
 
-Each is a small class with ``submit(task) -> Future[StepResult]``, ``cancel(future)`` and
-``close()``; the runner only walks the graph and records. Backends import lazily.
+Each is a small class with ``bind(run, graph, settings)``, ``submit(task) ->
+Future[StepResult]``, ``cancel(future)`` and ``close()``; the runner only walks the graph
+and records. Executors do not import the runner. Backends import lazily.
 """
 
 from __future__ import annotations
 
-import pickle
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stead.errors import InvalidParameter
 from stead.pipelines.execute import StepResult, StepTask
 
-__all__ = ["Executor", "get_executor", "EXECUTORS", "dumps_task", "run_pickled"]
+if TYPE_CHECKING:
+    from stead.config import Settings
+    from stead.pipelines.graph import Graph
+    from stead.pipelines.records import PipelineRun
+
+__all__ = ["Executor", "get_executor", "EXECUTORS"]
 
 EXECUTORS = ("local", "ray", "kubernetes")
 
@@ -21,6 +26,11 @@ EXECUTORS = ("local", "ray", "kubernetes")
 class Executor(Protocol):
     name: str
     max_parallel: int
+
+    def bind(self, run: "PipelineRun", graph: "Graph", settings: "Settings") -> None:
+        """Called with the run about to start, before it is recorded: refuse settings this
+        executor cannot run with (a store its workers cannot reach) by raising here."""
+        ...
 
     def inline(self, task: StepTask) -> bool:
         """Whether the runner may call the step in its own thread (the fastest path)."""
@@ -50,28 +60,3 @@ def get_executor(name: str, *, max_parallel: int | None = None, **options: Any) 
 
         return KubernetesExecutor(max_parallel=max_parallel, **options)
     raise InvalidParameter(f"Unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
-
-
-def dumps_task(task: StepTask) -> bytes:
-    """Pickle a task for another process; the user's own modules travel by value."""
-    import sys
-
-    import cloudpickle
-
-    from stead.pipelines.cache_key import is_user_module
-
-    module = sys.modules.get(task.step.fn.__module__)
-    if module is not None and is_user_module(module) and module.__name__ != "__main__":
-        try:
-            cloudpickle.register_pickle_by_value(module)
-        except ValueError:
-            pass
-    return cloudpickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def run_pickled(data: bytes) -> StepResult:
-    """The entry point in a worker process: unpickle a task and run it."""
-    from stead.pipelines.execute import execute_task
-
-    task = pickle.loads(data)  # noqa: S301 - sent by this pipeline's own runner
-    return execute_task(task)

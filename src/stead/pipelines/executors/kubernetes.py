@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["render_jobs", "job_for", "exec_step", "check_cluster_settings", "KubernetesExecutor"]
 
 _UID = 1000
+_POD_AWS_KEYS = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")  # not the keys: the Secret has them
 _NAME = re.compile(r"[^a-z0-9-]+")
 
 
@@ -62,6 +63,18 @@ def _portable_source(source: str) -> str:
         if not rel.startswith(".."):
             return f"{rel}:{name}"
     return source
+
+
+def _pod_environment(settings: "Settings") -> list[dict[str, str]]:
+    """The Job's variables: where the stores are, a home inside the pod, no secrets (those
+    come from the stead-credentials Secret)."""
+    from stead.config import settings_environment
+
+    variables = settings_environment(settings)
+    env = [{"name": key, "value": variables[key]} for key in ("STEAD_STORE_URL", "STEAD_ARTIFACTS_URL")]
+    env += [{"name": "STEAD_HOME", "value": "/tmp/stead"}, {"name": "HOME", "value": "/tmp"}]
+    env += [{"name": key, "value": variables[key]} for key in _POD_AWS_KEYS if variables.get(key)]
+    return env
 
 
 def check_cluster_settings(settings: "Settings") -> None:
@@ -107,15 +120,7 @@ def job_for(
         limits["nvidia.com/gpu"] = str(math.ceil(res.gpu))
     for name, amount in res.custom:  # extended resources: whole numbers, requested by their limit
         limits[name] = str(math.ceil(amount))
-    env = [
-        {"name": "STEAD_STORE_URL", "value": settings.resolved_store_url},
-        {"name": "STEAD_ARTIFACTS_URL", "value": settings.resolved_artifacts_url},
-        {"name": "STEAD_HOME", "value": "/tmp/stead"},
-        {"name": "HOME", "value": "/tmp"},
-    ]
-    for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION"):
-        if settings.aws.get(key):
-            env.append({"name": key, "value": settings.aws[key]})
+    env = _pod_environment(settings)
     labels = {
         "app.kubernetes.io/managed-by": "stead",
         "stead.dev/run-id": run_id,
@@ -201,7 +206,8 @@ def exec_step(
     from stead.pipelines.executors.local import LocalExecutor
     from stead.pipelines.loader import load_pipeline
     from stead.pipelines.records import PipelineRecords, PipelineRun, RunStatus, StepRun, StepStatus, now_ms
-    from stead.pipelines.runner import _Walk, open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
+    from stead.pipelines.walk import Walk
 
     pipeline = load_pipeline(ref)
     graph = pipeline.build(params)
@@ -224,16 +230,9 @@ def exec_step(
         if time.monotonic() > deadline:
             raise BackendUnavailable(f"Step {step_id!r} waited {wait_timeout:g}s for its upstream steps")
         time.sleep(poll_interval)  # waiting on other pods' records, not synchronising threads
-    walk = _Walk(graph, run, records, LocalExecutor(1), settings, run.no_cache, (), None)
-    for s in run.steps:
-        if s.step_id in walk.steps:
-            walk.steps[s.step_id] = s
-            if s.outputs:
-                walk.stored[s.step_id] = [StoredOutput.from_json(o) for o in s.outputs]
-    final = walk._start(step_id, solo=True)
-    while not final:
-        final = step_id in walk._wait()
-    walk._flush()
+    walk = Walk(graph, run, records, LocalExecutor(1), settings, no_cache=run.no_cache)
+    walk.restore(run.steps)
+    step_run = walk.run_step(step_id)
     run = records.get(run_id, with_logs=False)
     if all(s.status in StepStatus.FINAL for s in run.steps):
         failed = [s for s in run.steps if s.status == StepStatus.FAILED]
@@ -241,7 +240,7 @@ def exec_step(
         run.end_time = now_ms()
         run.error = "; ".join(f"{s.step_id} ({s.error})" for s in failed) or None
         records.save(run=run)
-    return walk.steps[step_id].status in StepStatus.DONE
+    return step_run.status in StepStatus.DONE
 
 
 class KubernetesExecutor:
@@ -267,7 +266,9 @@ class KubernetesExecutor:
             raise InvalidParameter("The kubernetes executor needs --image (an image with stead and the pipeline code)")
         if settings is not None:
             check_cluster_settings(settings)
-        path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        from stead.config import kubeconfig_path
+
+        path = kubeconfig or str(kubeconfig_path())
         if not os.path.exists(path):
             raise BackendUnavailable(f"No kubeconfig at {path}; use `stead pipeline render` and kubectl instead")
         api_client = config.new_client_from_config(config_file=path)
@@ -285,6 +286,8 @@ class KubernetesExecutor:
         self.run: "PipelineRun | None" = None
 
     def bind(self, run: "PipelineRun", graph: "Graph", settings: "Settings") -> None:
+        """Refuse a store the pods cannot reach (settings given to the constructor were
+        checked there and win)."""
         self.run, self.graph = run, graph
         if self.settings is None:
             check_cluster_settings(settings)
@@ -307,7 +310,7 @@ class KubernetesExecutor:
 
     def _wait_for(self, name: str, task: StepTask) -> StepResult:
         from stead.pipelines.records import PipelineRecords
-        from stead.pipelines.runner import open_pipeline_store
+        from stead.pipelines.store import open_pipeline_store
 
         start = time.time()
         while name not in self._cancelled:

@@ -10,9 +10,14 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stead.pipelines.execute import StepResult, StepTask, execute_task
+from stead.pipelines.execute import StepResult, StepTask, dumps_task, execute_task, run_pickled
+
+if TYPE_CHECKING:
+    from stead.config import Settings
+    from stead.pipelines.graph import Graph
+    from stead.pipelines.records import PipelineRun
 
 __all__ = ["LocalExecutor"]
 
@@ -27,13 +32,14 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._process_futures: set[Future[StepResult]] = set()
 
+    def bind(self, run: "PipelineRun", graph: "Graph", settings: "Settings") -> None:
+        """Any settings do: the steps run on this machine."""
+
     def inline(self, task: StepTask) -> bool:
         return not task.step.isolated and task.step.timeout is None
 
     def submit(self, task: StepTask) -> "Future[StepResult]":
         if task.step.isolated:
-            from stead.pipelines.executors import dumps_task, run_pickled
-
             task.in_process = False
             future = self._process_pool().submit(run_pickled, dumps_task(task))
             self._process_futures.add(future)

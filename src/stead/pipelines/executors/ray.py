@@ -16,10 +16,15 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stead.errors import BackendUnavailable, InvalidParameter, MissingExtra
-from stead.pipelines.execute import StepResult, StepTask
+from stead.pipelines.execute import StepResult, StepTask, dumps_task, run_pickled
+
+if TYPE_CHECKING:
+    from stead.config import Settings
+    from stead.pipelines.graph import Graph
+    from stead.pipelines.records import PipelineRun
 
 __all__ = ["RayExecutor", "check_address", "ray_options", "ray_demand", "shortfall"]
 
@@ -128,9 +133,10 @@ class RayExecutor:
         self._waiting: dict[Future[StepResult], threading.Event] = {}
         self._nodes: tuple[float, list[dict[str, float]]] = (0.0, [])
         self._lock = threading.Lock()
-        from stead.pipelines.executors import run_pickled
-
         self._remote = ray.remote(run_pickled)
+
+    def bind(self, run: "PipelineRun", graph: "Graph", settings: "Settings") -> None:
+        """Nothing to check: each task carries the run's settings to its worker."""
 
     def inline(self, task: StepTask) -> bool:
         return False
@@ -144,8 +150,6 @@ class RayExecutor:
             return nodes
 
     def submit(self, task: StepTask) -> "Future[StepResult]":
-        from stead.pipelines.executors import dumps_task
-
         task.in_process = False
         options = ray_options(task.step.resources)
         demand = ray_demand(options)
@@ -164,8 +168,6 @@ class RayExecutor:
     def _wait_for_node(self, task: StepTask, options: dict[str, Any], demand: dict[str, float],
                        future: "Future[StepResult]", stop: threading.Event) -> None:
         """Poll the cluster until a node that fits joins, or ``resource_timeout`` passes."""
-        from stead.pipelines.executors import dumps_task
-
         start = time.time()
         deadline = time.monotonic() + self.resource_timeout
         while True:

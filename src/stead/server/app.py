@@ -36,10 +36,10 @@ API_V2_MODULES = (
     "stead.server.routes_artifacts",
     "stead.server.logged_models",
     "stead.server.logged_models:RUN_ENDPOINTS",
-    "stead.registry.routes",  # arrives with the registry; skipped until it exists
+    "stead.server.routes_registry",
 )
 API_V3_MODULES = ("stead.server.routes_meta",)
-STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.pipelines.routes", "stead.serving.routes")
+STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.server.routes_pipelines", "stead.serving.routes")
 _V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 _HANDLER_THREADS = 40  # as many blocking calls at once as anyio's default thread limit
 _TRANSFER_THREADS = 32  # artifact uploads (and, apart, downloads) being written or read at once
@@ -52,13 +52,7 @@ def _load(modules: tuple[str, ...]) -> list[Endpoint]:
     for entry in modules:
         name, _, attr = entry.partition(":")
         attr = attr or "ENDPOINTS"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        out.extend(getattr(module, attr))
+        out.extend(getattr(importlib.import_module(name), attr))
     return out
 
 

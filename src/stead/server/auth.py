@@ -98,7 +98,7 @@ def _named(ctx: ServerContext, access: Access, call: ApiCall) -> list[tuple[str,
         ids = _required(call, access.field or "run_id", "run_uuid")
         return [("Run", r, e) for r, e in experiments_of_runs(ctx, ids).items()]
     if access.resource == "logged_model":
-        from stead.server.logged_models import experiment_of_model
+        from stead.tracking.logged_models import experiment_of_model
 
         model_id = _required(call, access.field or "model_id")[0]
         return [("Logged model", model_id, experiment_of_model(ctx.store, model_id))]

@@ -1,4 +1,4 @@
-"""SteadError -> MLflow's JSON error body and HTTP status, in one place.
+"""SteadError -> MLflow's JSON error body (``stead.wire.errors``) and HTTP status, in one place.
 
 Every error a client sees is JSON ``{"error_code": ..., "message": ...}``; unexpected
 failures say ``INTERNAL_ERROR`` with a short message while the traceback goes to the log.
@@ -11,20 +11,12 @@ from __future__ import annotations
 
 import logging
 
-import msgspec
-
 from stead.errors import SteadError, http_status_for
+from stead.wire.errors import error_json
 
-__all__ = ["error_parts", "error_json", "internal_error_parts", "keep_private", "public_message"]
+__all__ = ["error_parts", "internal_error_parts", "keep_private", "public_message"]
 
 log = logging.getLogger("stead.server")
-_encode = msgspec.json.Encoder().encode
-
-
-def error_json(code: str, message: str) -> bytes:
-    return _encode({"error_code": code, "message": message})
-
-
 _PRIVATE: dict[str, str] = {}  # text no client may see -> what is shown instead
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, case, exists, or_, select
 
 from stead.errors import InvalidParameter
-from stead.server.logged_models import STATUSES
-from stead.server.tables import logged_model_params, logged_model_tags, logged_models
+from stead.tracking.logged_models import STATUSES
+from stead.tracking.tables import logged_model_params, logged_model_tags, logged_models
 from stead.tracking.search.grammar import RawClause, check_order_by_count, invalid, parse_clauses
 from stead.tracking.search.sqlops import byte_order, compare
 

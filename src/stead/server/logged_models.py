@@ -1,18 +1,13 @@
-"""MLflow 3 logged models: what ``mlflow.<flavor>.log_model`` creates through the server.
+"""MLflow 3 logged models over HTTP: the endpoints ``mlflow.<flavor>.log_model`` calls.
 
-A logged model belongs to an experiment; its files live under the experiment's artifact
-location at ``<location>/models/<model_id>/artifacts`` (``mlflow-artifacts:/<exp>/models/
-<model_id>/artifacts`` for experiments created through the server), exactly where MLflow's
-server puts them, so the client uploads and downloads them through the artifact proxy.
-Access follows the model's experiment (``Access("logged_model", ...)``).
-
-``logged_model_location(store, model_id)`` is what ``models:/m-<id>`` URIs resolve through
-on an embedded store; remote clients ask ``GET /mlflow/logged-models/{model_id}``.
+What a logged model is and where its files live is ``stead.tracking.logged_models``; the
+client uploads and downloads those files through the artifact proxy. Access follows the
+model's experiment (``Access("logged_model", ...)``); remote clients resolve ``models:/m-<id>``
+through ``GET /mlflow/logged-models/{model_id}``.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 import uuid
@@ -24,15 +19,13 @@ from sqlalchemy.engine import Connection
 from stead.errors import InvalidParameter, NotFound
 from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall, Endpoint
-from stead.server.mlflow_json import opt_int, opt_list, opt_str, req_str, tags_of
-from stead.server.tables import logged_model_outputs, logged_model_params, logged_model_tags, logged_models
 from stead.tracking import validation as v
+from stead.tracking.logged_models import STATUSES, artifact_location_for, experiment_of_model, not_found
+from stead.tracking.tables import logged_model_outputs, logged_model_params, logged_model_tags, logged_models
+from stead.wire.fields import opt_int, opt_list, opt_str, req_str, tags_of
 
-__all__ = ["ENDPOINTS", "RUN_ENDPOINTS", "logged_model_location", "MODEL_ID"]
+__all__ = ["ENDPOINTS", "RUN_ENDPOINTS"]
 
-MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
-STATUSES = {0: "LOGGED_MODEL_STATUS_UNSPECIFIED", 1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY",
-            3: "LOGGED_MODEL_UPLOAD_FAILED"}
 _STATUS_NUMBER = {v: k for k, v in STATUSES.items()}
 _BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
 _MAX_RESULTS_DEFAULT = 100
@@ -50,27 +43,6 @@ def _now() -> int:
 
 def _random_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
-
-
-def _not_found(model_id: str) -> NotFound:
-    return NotFound(f"Logged model with ID '{model_id}' not found.")
-
-
-def logged_model_location(store: Any, model_id: str) -> str:
-    """The artifact location of logged model ``model_id`` (``NotFound`` if none or deleted)."""
-    with store.read() as conn:
-        location = conn.execute(select(_T.c.artifact_location).where(
-            _T.c.model_id == model_id, _T.c.lifecycle_stage == "active")).scalar()
-    if location is None:
-        raise _not_found(model_id)
-    return str(location)
-
-
-def experiment_of_model(store: Any, model_id: str) -> str | None:
-    """The experiment id of a logged model (deleted ones included), or None."""
-    with store.read() as conn:
-        found = conn.execute(select(_T.c.experiment_id).where(_T.c.model_id == model_id)).scalar()
-    return None if found is None else str(found)
 
 
 # ---- JSON ------------------------------------------------------------------------------
@@ -116,7 +88,7 @@ def _row(conn: Connection, model_id: str, *, allow_deleted: bool = False) -> Any
         query = query.where(_T.c.lifecycle_stage == "active")
     row = conn.execute(query).first()
     if row is None:
-        raise _not_found(model_id)
+        raise not_found(model_id)
     return row
 
 
@@ -180,7 +152,7 @@ def create(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
         raise InvalidParameter(f"The experiment {experiment_id} must be in the 'active' state. "
                                f"Current state is {experiment.lifecycle_stage}.")
     model_id = f"m-{uuid.uuid4().hex}"
-    location = f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts"
+    location = artifact_location_for(experiment.artifact_location, model_id)
     tags, params = _pairs(p, "tags"), _pairs(p, "params")
     now = _now()
     source_run_id = opt_str(p, "source_run_id") or None

@@ -14,7 +14,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from stead.server.errors import error_json
+from stead.wire.errors import error_json
 
 __all__ = ["HeaderDeadlineProtocol", "set_header_timeout"]
 

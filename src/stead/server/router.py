@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from stead.server.errors import error_json, internal_error_parts
+from stead.server.errors import internal_error_parts
+from stead.wire.errors import error_json
 
 __all__ = ["Router", "MountedRoute"]
 

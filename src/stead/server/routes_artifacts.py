@@ -22,7 +22,7 @@ from stead.errors import InvalidParameter
 from stead.server.bodies import BodyPipe, Watch, pump, read_window
 from stead.server.context import ServerContext
 from stead.server.endpoint import Access, ApiCall, Endpoint
-from stead.server.mlflow_json import opt_str
+from stead.wire.fields import opt_str
 
 __all__ = ["ENDPOINTS", "list_run_artifacts", "proxied_path_of"]
 

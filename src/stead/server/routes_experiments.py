@@ -11,8 +11,9 @@ from stead.errors import NotFound
 from stead.server.context import ServerContext
 from stead.server.endpoint import AUTHENTICATED, Access, ApiCall, Endpoint
 from stead.server.locations import check_artifact_location
-from stead.server.mlflow_json import experiment_json, opt_int, opt_list, opt_str, req_str, tags_of, view_type_of
 from stead.server.visibility import readable_experiments
+from stead.wire.fields import opt_int, opt_list, opt_str, req_str, tags_of, view_type_of
+from stead.wire.tracking_json import experiment_json
 
 __all__ = ["ENDPOINTS"]
 

@@ -19,13 +19,13 @@ read (``_readable``), starting a run (code executing on the server) needs an adm
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stead.config import child_environment
 from stead.errors import BadRequest, InvalidParameter, NotFound
 from stead.server.endpoint import ADMIN, AUTHENTICATED, ApiCall, Endpoint
 
@@ -96,8 +96,7 @@ def _launch(settings: "Settings", run: Any) -> None:
         args.append("--no-cache")
     for key, value in run.params.items():
         args += ["-p", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
-    env = {**os.environ, "STEAD_STORE_URL": settings.resolved_store_url,
-           "STEAD_ARTIFACTS_URL": settings.resolved_artifacts_url, "STEAD_HOME": str(settings.home)}
+    env = child_environment(settings)
     logs = Path(settings.home) / "pipeline-api"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{run.run_id}.log", "ab") as out:
@@ -124,8 +123,8 @@ def _readable(ctx: "ServerContext", user: "User | None") -> "list[ColumnElement[
 
 
 def list_runs(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
-    from stead.server.mlflow_json import opt_int, opt_str
     from stead.tracking.paging import decode_offset_token, encode_offset_token
+    from stead.wire.fields import opt_int, opt_str
 
     limit = opt_int(call.params, "max_results")
     limit = max(1, min(50 if limit is None else limit, 1000))

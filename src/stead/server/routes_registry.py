@@ -16,12 +16,12 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from stead.errors import InvalidParameter, NotFound, PermissionDenied
-from stead.registry.mlflow_json import alias_event_json, model_version_json, registered_model_json
 from stead.registry.service import Registry
 from stead.server.context import ServerContext
 from stead.server.endpoint import AUTHENTICATED, Access, ApiCall, Endpoint
-from stead.server.mlflow_json import opt_int, opt_list, opt_str, req_str, tags_of
 from stead.server.visibility import readable_models
+from stead.wire.fields import opt_int, opt_list, opt_str, req_str, tags_of
+from stead.wire.registry_json import alias_event_json, model_version_json, registered_model_json
 
 __all__ = ["ENDPOINTS", "registry_of"]
 
@@ -200,7 +200,7 @@ def _logged_model(ctx: ServerContext, model_id: str) -> Any:
     """The logged model row (MLflow 3 sources ``models:/m-<id>``), or ``NotFound``."""
     from sqlalchemy import select
 
-    from stead.server.tables import logged_models
+    from stead.tracking.tables import logged_models
 
     with ctx.store.read() as conn:
         row = conn.execute(select(logged_models).where(logged_models.c.model_id == model_id,
@@ -266,7 +266,7 @@ def create_version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
         if model_id != source_model:
             raise InvalidParameter(f"Invalid model version source: '{source}'. The model_id request parameter "
                                    "must identify the resource that contains the source.")
-        from stead.server.logged_models import experiment_of_model
+        from stead.tracking.logged_models import experiment_of_model
 
         model_experiment = experiment_of_model(ctx.store, source_model)
     _require_source_read(ctx, call, source, model_experiment)

@@ -7,21 +7,10 @@ from typing import Any
 from stead.errors import InvalidParameter, NotFound
 from stead.server.context import ServerContext
 from stead.server.endpoint import AUTHENTICATED, Access, ApiCall, Endpoint
-from stead.server.mlflow_json import (
-    metric_json,
-    opt_int,
-    opt_list,
-    opt_str,
-    parse_double,
-    req_str,
-    run_info_json,
-    run_json,
-    run_status_of,
-    tags_of,
-    view_type_of,
-)
 from stead.tracking import validation as v
 from stead.tracking.records import Metric, RunInput
+from stead.wire.fields import opt_int, opt_list, opt_str, parse_double, req_str, run_status_of, tags_of, view_type_of
+from stead.wire.tracking_json import metric_json, run_info_json, run_json
 
 __all__ = ["ENDPOINTS", "STEAD_ENDPOINTS"]
 

@@ -7,13 +7,12 @@ so a fast hash is enough and lets a request find its token by index).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Text
 
 from stead.store.tables import BigId, metadata
 
 __all__ = [
     "users", "api_tokens", "experiment_permissions", "registered_model_permissions",
-    "logged_models", "logged_model_tags", "logged_model_params", "logged_model_outputs",
 ]
 
 users = Table(
@@ -55,50 +54,4 @@ registered_model_permissions = Table(
     Column("user_id", BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("permission", String(16), nullable=False),
     Index("ix_registered_model_permissions_user", "user_id"),
-)
-
-# MLflow 3 logged models (``mlflow.<flavor>.log_model`` creates one per call): the model's
-# files live under its experiment's artifact location, ``<exp>/models/<model_id>/artifacts``.
-logged_models = Table(
-    "logged_models",
-    metadata,
-    Column("model_id", String(64), primary_key=True),
-    Column("experiment_id", BigId, nullable=False),
-    Column("name", String(500), nullable=False),
-    Column("artifact_location", Text, nullable=False),
-    Column("creation_timestamp_ms", BigInteger, nullable=False),
-    Column("last_updated_timestamp_ms", BigInteger, nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("status_message", Text, nullable=True),
-    Column("lifecycle_stage", String(32), nullable=False),
-    Column("model_type", String(500), nullable=True),
-    Column("source_run_id", String(32), nullable=True),
-    Column("creator", String(255), nullable=True),
-    Index("ix_logged_models_experiment", "experiment_id", "creation_timestamp_ms"),
-    Index("ix_logged_models_run", "source_run_id"),
-)
-
-logged_model_tags = Table(
-    "logged_model_tags",
-    metadata,
-    Column("model_id", String(64), ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-logged_model_params = Table(
-    "logged_model_params",
-    metadata,
-    Column("model_id", String(64), ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-# ``runs/outputs``: which logged models a run produced, at which step.
-logged_model_outputs = Table(
-    "logged_model_outputs",
-    metadata,
-    Column("run_uuid", String(32), primary_key=True),
-    Column("model_id", String(64), ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
-    Column("step", BigInteger, nullable=False),
 )

@@ -15,46 +15,30 @@ import httpx
 
 from stead import errors as E
 from stead.config import Settings
-from stead.server.mlflow_json import (
-    double_json,
+from stead.tracking.records import Experiment, Metric, Page, Run, RunInfo, RunInput, RunStatus, ViewType
+from stead.wire.errors import error_from_json
+from stead.wire.tracking_json import (
     experiment_from_json,
     metric_from_json,
+    metric_json,
     run_from_json,
     run_info_from_json,
 )
-from stead.tracking.records import Experiment, Metric, Page, Run, RunInfo, RunInput, RunStatus, ViewType
 
 __all__ = ["RestBackend", "http_client", "raise_for_error"]
 
-_ERRORS: dict[str, type[E.SteadError]] = {}
-for _name in E.__all__:
-    _cls = getattr(E, _name)
-    if isinstance(_cls, type) and issubclass(_cls, E.SteadError) and _cls is not E.MissingExtra:
-        _ERRORS.setdefault(_cls.code, _cls)
-_ERRORS.update({"NOT_FOUND": E.NotFound, "ENDPOINT_NOT_FOUND": E.NotFound, "ALREADY_EXISTS": E.AlreadyExists})
 _RETRIES = 3
 
 
 def raise_for_error(response: httpx.Response) -> None:
-    """Raise the SteadError an error response stands for."""
+    """Raise the SteadError an error response stands for (``stead.wire.errors``)."""
     if response.status_code == 200:
         return
-    code, message = "", ""
     try:
         body = response.json()
-        if isinstance(body, dict):
-            code, message = str(body.get("error_code", "")), str(body.get("message", ""))
     except ValueError:
-        pass
-    if not code:
-        code = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "ENDPOINT_NOT_FOUND",
-                413: "REQUEST_TOO_LARGE", 503: "TEMPORARILY_UNAVAILABLE"}.get(response.status_code, "INTERNAL_ERROR")
-        message = f"{response.request.method} {response.request.url.path} answered HTTP {response.status_code}"
-    cls = _ERRORS.get(code, E.SteadError)
-    exc = cls(message or code)
-    if exc.code != code:
-        exc.code = code  # keep the server's code, e.g. a newer one this stead does not know
-    raise exc
+        body = None
+    raise error_from_json(response.status_code, body, f"{response.request.method} {response.request.url.path}")
 
 
 def http_client(settings: Settings) -> httpx.Client:
@@ -210,8 +194,7 @@ class RestBackend:
         tags = list(tag_items.items()) if isinstance(tag_items, Mapping) else list(tag_items)
         self._call("POST", "runs/log-batch", {
             "run_id": run_id,
-            "metrics": [{"key": m.key, "value": double_json(m.value), "timestamp": m.timestamp, "step": m.step}
-                        for m in metric_points],
+            "metrics": [metric_json(m) for m in metric_points],
             "params": [{"key": k, "value": v} for k, v in params],
             "tags": [{"key": k, "value": v} for k, v in tags],
         })

@@ -2,7 +2,8 @@
 from reference statistics and one pass over each current column.
 
 The choice (Evidently's defaults): with at most 1,000 reference values, KS for numeric
-columns with more than 5 distinct values, chi-squared for more than 2 categories, a
+columns with more than 5 distinct values, chi-squared for more than 2 categories (the
+two-sample homogeneity test; see ``stattests.chisquare`` for why not Evidently's), a
 two-proportion z-test for two (p < 0.05 is drift); with more, the Wasserstein distance
 normed by the reference's standard deviation for numeric columns and the Jensen-Shannon
 distance otherwise (>= 0.1 is drift). PSI is reported beside every test. The dataset

@@ -220,7 +220,7 @@ def numeric_stats(src: Columns, name: str, *, bins: int, rng: np.random.Generato
     if distinct <= bins:  # every distinct value is an edge: each bin holds exactly one value
         edges = np.asarray(vals, dtype=np.float64)
     else:
-        edges = np.unique(np.concatenate([[lo], np.quantile(sample, np.linspace(0, 1, bins + 1))[1:-1], [hi]]))
+        edges = np.unique(np.concatenate([[lo], np.quantile(sample, _edge_quantiles(bins)), [hi]]))
     counts, offsets = histogram(parts, edges)
     return NumericColumn(
         name=name, dtype=dtype, rows=rows, missing=rows - n, distinct=min(distinct, DISTINCT_CAP),
@@ -230,6 +230,14 @@ def numeric_stats(src: Columns, name: str, *, bins: int, rng: np.random.Generato
         offsets=tuple(float(o) for o in offsets),
         values=tuple(float(v) for v in np.sort(sample)) if n <= SMALL_REFERENCE else None,
         value_counts=value_counts)
+
+
+def _edge_quantiles(bins: int) -> np.ndarray:
+    """Equal-share bins, plus finer ones in each tail: a heavy tail's few values span most of
+    the range, and distances integrate over the range."""
+    tail = np.array([1e-4, 3e-4, 1e-3, 3e-3])
+    inner = np.linspace(0, 1, bins + 1)[1:-1]
+    return np.unique(np.concatenate([tail, inner, 1 - tail]))
 
 
 def histogram(parts: Any, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -36,19 +36,23 @@ def ks_pvalue(d: float, n_ref: int, n_cur: int) -> float:
 
 
 def chisquare(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
-    """Pearson's chi-squared of the current counts against the reference proportions scaled to
-    the current size (Evidently's ``chisquare`` test). A category the reference never saw
-    has an expected count of 0: the statistic is infinite and p is 0, as in scipy."""
+    """Pearson's chi-squared test of homogeneity on the 2 x k table (reference, current) x
+    category, as ``scipy.stats.chi2_contingency(table, correction=False)``.
+
+    Evidently runs a goodness-of-fit test instead (``chisquare`` of the current counts against
+    the reference shares, as if those were exact); with two samples of similar size that
+    doubles the statistic's variance and raises false alarms to about 30% at a nominal 5%.
+    The homogeneity test keeps the nominal rate and, for two values, is the z-test squared.
+    """
     from scipy.stats import chi2
 
-    ref = np.asarray(ref_counts, dtype=np.float64)
-    cur = np.asarray(cur_counts, dtype=np.float64)
-    expected = ref * cur.sum() / ref.sum()
-    if np.any((expected == 0) & (cur > 0)):
-        return math.inf, 0.0
-    keep = expected > 0
-    stat = float(np.sum((cur[keep] - expected[keep]) ** 2 / expected[keep]))
-    return stat, float(chi2.sf(stat, len(ref) - 1))
+    table = np.vstack([np.asarray(ref_counts, dtype=np.float64), np.asarray(cur_counts, dtype=np.float64)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    stat = float(np.sum((table - expected) ** 2 / expected))
+    return stat, float(chi2.sf(stat, table.shape[1] - 1))
 
 
 def z_test(ref_first: int, n_ref: int, cur_first: int, n_cur: int) -> tuple[float, float]:

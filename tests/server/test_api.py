@@ -151,5 +151,5 @@ def test_checked_in_openapi_matches(api):
     checked_in = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
     served = api.get("/openapi.json").json()
     assert json.loads(checked_in.read_text()) == served, (
-        "docs/openapi.json is stale: regenerate with python -m stead.server.openapi > docs/openapi.json"
+        "docs/openapi.json is stale: regenerate with python -m stead.server.app > docs/openapi.json"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import typer
+from stead.cli.plain import JSON
 
 if TYPE_CHECKING:
     from stead.config import Settings
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["settings", "tracking_client", "JSON_OPTION"]
 
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
+JSON_OPTION = JSON.typer_option()
 
 
 @lru_cache(maxsize=1)

@@ -7,8 +7,8 @@ from typing import Any
 import typer
 
 from stead.cli.common import JSON_OPTION, settings
-from stead.cli.fast import progress as _progress
-from stead.cli.fast import report_transfer, size
+from stead.cli.data_fast import ADD, PULL, PUSH, STATUS, print_status, report_transfer, size
+from stead.cli.data_fast import progress as _progress
 from stead.cli.output import console, fmt_time, print_json, print_table, success
 
 app = typer.Typer(no_args_is_help=True)
@@ -21,14 +21,8 @@ def _report_transfer(result: Any, verb: str, as_json: bool) -> None:
 
 
 @app.command("add")
-def add(
-    path: str = typer.Argument(..., help="A file or folder inside the project."),
-    name: str = typer.Option(None, "--name", "-n", help="Data set name (default: the file or folder name)."),
-    message: str = typer.Option("", "--message", "-m", help="What this version is."),
-    no_profile: bool = typer.Option(False, "--no-profile", help="Skip profiling CSV/Parquet files."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    as_json: bool = JSON_OPTION,
-) -> None:
+@ADD.typer  # the options: stead.cli.data_fast, where the typer-free `stead data add` reads them too
+def add(path: str, name: str | None, message: str, no_profile: bool, quiet: bool, as_json: bool) -> None:
     """Version a file or folder (a new version only if something changed); writes PATH.stead.
 
     Example: stead data add data/customers --name customers
@@ -46,16 +40,13 @@ def add(
 
 
 @app.command("status")
-def status(
-    paths: list[str] = typer.Argument(None, help="Versioned paths or pointer files (default: all)."),
-    as_json: bool = JSON_OPTION,
-) -> None:
+@STATUS.typer
+def status(paths: list[str] | None, as_json: bool) -> None:
     """Show what changed in versioned data since its pointer's version.
 
     Example: stead data status data/customers
     """
     import stead.data
-    from stead.cli.fast import print_status
 
     print_status(stead.data.status(paths or (), settings=settings()), as_json)
 
@@ -205,13 +196,8 @@ def checkout(
 
 
 @app.command("push")
-def push(
-    target: list[str] = typer.Argument(None, help="Pointer files/paths or name@version (default: every pointer)."),
-    remote: str = typer.Option(None, "--remote", "-r", help="Remote name (default: the default remote)."),
-    all_versions: bool = typer.Option(False, "--all-versions", help="Every version recorded in the store."),
-    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel transfers."),
-    as_json: bool = JSON_OPTION,
-) -> None:
+@PUSH.typer
+def push(target: list[str] | None, remote: str | None, all_versions: bool, jobs: int | None, as_json: bool) -> None:
     """Send data to a remote: only objects it lacks, in parallel, resumable; then the
     versions' records, so a fresh clone can name every version.
 
@@ -225,14 +211,9 @@ def push(
 
 
 @app.command("pull")
-def pull(
-    target: list[str] = typer.Argument(None, help="Pointer files/paths or name@version (default: every pointer)."),
-    remote: str = typer.Option(None, "--remote", "-r", help="Remote name (default: the default remote)."),
-    no_checkout: bool = typer.Option(False, "--no-checkout", help="Only fill the cache."),
-    force: bool = typer.Option(False, "--force", "-f", help="Overwrite changes that are not saved in any version."),
-    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel transfers."),
-    as_json: bool = JSON_OPTION,
-) -> None:
+@PULL.typer
+def pull(target: list[str] | None, remote: str | None, no_checkout: bool, force: bool, jobs: int | None,
+         as_json: bool) -> None:
     """Fetch data from a remote (only what the cache lacks, hash-verified) and check it out;
     versions the store lacks are learnt from the remote's version index.
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -24,9 +25,10 @@ from stead.config import Settings
 from stead.server.context import ARTIFACT_SCHEME_ROOT, ServerContext
 from stead.server.dispatch import JsonEndpointApp, RawEndpointApp
 from stead.server.endpoint import PUBLIC, ApiCall, Endpoint
+from stead.server.openapi import openapi_document
 from stead.server.router import MountedRoute, Router
 
-__all__ = ["create_app", "route_tables", "app_factory", "API_V2_MODULES", "API_V3_MODULES"]
+__all__ = ["create_app", "route_tables", "AppFactory", "API_V2_MODULES", "API_V3_MODULES"]
 
 log = logging.getLogger("stead.server")
 
@@ -128,7 +130,6 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
     """The whole server as one ASGI app; ``request_timeout`` is how many seconds a request
     body may stop arriving before the server answers 408."""
     from stead import __version__
-    from stead.server.openapi import openapi_document
 
     ctx = context or build_context(settings, auth=auth)
     if ctx.executor is None:
@@ -162,18 +163,46 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
     return app
 
 
-def app_factory() -> Router:
-    """For ``uvicorn --factory`` worker processes: settings from the environment that
-    ``stead server`` prepared (``STEAD_SERVER_AUTH=1`` turns auth on,
-    ``STEAD_SERVER_REQUEST_TIMEOUT`` is ``--request-timeout``)."""
-    import os
+@dataclass(frozen=True)
+class AppFactory:
+    """The app of a ``stead server`` process, built when called. uvicorn pickles it to each
+    ``--workers N`` worker and calls it there (``factory=True``), so the settings, the auth
+    flag, the timeouts and the Host allow-list travel with it rather than through the
+    environment; the single-process server calls it too, so both build the same app."""
 
-    from stead.config import load_settings
+    settings: Settings
+    auth: bool = False
+    request_timeout: float | None = None
+    header_deadline: bool = False  # connections use stead.server.protocol's deadline on headers
+    allowed_hosts: str | None = None  # None: any Host (stead.server.hosts.guard)
+    request_log: bool = False  # --log-format json: a line per request (stead.logs.RequestLog)
 
-    timeout = os.environ.get("STEAD_SERVER_REQUEST_TIMEOUT")
-    if timeout:
-        from stead.server.protocol import set_header_timeout
+    def __call__(self) -> Any:
+        from stead.config import adopt_settings
+        from stead.server.hosts import guard
 
-        set_header_timeout(float(timeout))
-    return create_app(load_settings(), auth=os.environ.get("STEAD_SERVER_AUTH") == "1",
-                      request_timeout=float(timeout) if timeout else None)
+        adopt_settings(self.settings)  # what load_settings() returns in this process
+        if self.header_deadline and self.request_timeout is not None:
+            from stead.server.protocol import set_header_timeout
+
+            set_header_timeout(self.request_timeout)
+        app = guard(create_app(self.settings, auth=self.auth, request_timeout=self.request_timeout),
+                    self.allowed_hosts)
+        if self.request_log:
+            from stead.logs import RequestLog
+
+            return RequestLog(app)
+        return app
+
+
+def main() -> None:
+    """Print the OpenAPI document (``python -m stead.server.app > docs/openapi.json``)."""
+    import json
+
+    from stead import __version__
+
+    print(json.dumps(openapi_document(route_tables(), __version__), indent=1, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

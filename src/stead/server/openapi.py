@@ -1,4 +1,8 @@
-"""The OpenAPI 3 document of every endpoint, generated from the route tables."""
+"""The OpenAPI 3 document of every endpoint, generated from the route tables.
+
+A pure function of the tables it is given: ``stead.server.app`` serves it at
+``/openapi.json`` and prints it for ``docs/openapi.json`` (``python -m stead.server.app``).
+"""
 
 from __future__ import annotations
 
@@ -68,17 +72,3 @@ def openapi_document(tables: list[tuple[str, list[Endpoint]]], version: str) -> 
                                 "bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
-
-
-def main() -> None:
-    """Print the document (``python -m stead.server.openapi > docs/openapi.json``)."""
-    import json
-
-    from stead import __version__
-    from stead.server.app import route_tables
-
-    print(json.dumps(openapi_document(route_tables(), __version__), indent=1, sort_keys=True))
-
-
-if __name__ == "__main__":
-    main()

@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,10 +26,9 @@ from stead.serving.handlers import Handlers
 from stead.serving.metrics import ServingMetrics
 from stead.serving.variants import one_line
 
-__all__ = ["ServeOptions", "ServingApp", "create_serving_app", "app_factory", "check_model", "OPTIONS_ENV"]
+__all__ = ["ServeOptions", "ServingApp", "create_serving_app", "AppFactory", "check_model"]
 
 log = logging.getLogger("stead.serving")
-OPTIONS_ENV = "STEAD_SERVE_OPTIONS"  # how `stead serve --workers N` hands options to its workers
 
 
 @dataclass(frozen=True)
@@ -61,13 +59,6 @@ class ServeOptions:
         if self.device is not None:
             config["device"] = self.device
         return config
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> "ServeOptions":
-        return cls(**json.loads(text))
 
 
 def _resolver(settings: Settings) -> Any:
@@ -245,8 +236,26 @@ class ServingApp:
         await self.app(scope, receive, send)
 
 
-def app_factory() -> "ServingApp":
-    """For ``uvicorn --factory`` worker processes: options from ``STEAD_SERVE_OPTIONS``."""
-    from stead.config import load_settings
+@dataclass(frozen=True)
+class AppFactory:
+    """The app of a ``stead serve`` process, built when called: the model server behind its
+    guards (``stead.serving.guards``), with request logs for ``--log-format json``. uvicorn
+    pickles it to each ``--workers N`` worker and calls it there (``factory=True``), so the
+    settings and options travel with it rather than through the environment."""
 
-    return create_serving_app(load_settings(), ServeOptions.from_json(os.environ[OPTIONS_ENV]))
+    settings: Settings
+    options: ServeOptions
+    allowed_hosts: str | None = None  # None: any Host (stead.server.hosts.guard)
+    request_log: bool = False
+
+    def __call__(self) -> Any:
+        from stead.config import adopt_settings
+        from stead.serving.guards import protect
+
+        adopt_settings(self.settings)  # what load_settings() returns in this process
+        app = protect(create_serving_app(self.settings, self.options), self.allowed_hosts)
+        if self.request_log:
+            from stead.logs import RequestLog
+
+            return RequestLog(app)
+        return app

@@ -84,6 +84,9 @@ def test_windows_are_marked_estimated() -> None:
         (0.0, "canary", 250), (0.0, "primary", 250), (3600.0, "canary", 250), (3600.0, "primary", 250)
     ]
     assert all(r.estimated and r.extra["method"] == "cbpe" for r in records)
+    later = estimate_by_window(model, ts, p, window=3600, start=0, end=3 * 3600)
+    assert [(r.start, r.variant, r.n) for r in later] == [(0.0, None, 500), (3600.0, None, 500), (7200.0, None, 0)]
+    assert later[-1].metrics == {"accuracy": None, "f1": None, "roc_auc": None}
     assert model.estimate(np.array([]))["accuracy"] is None
 
 

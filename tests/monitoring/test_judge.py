@@ -15,8 +15,8 @@ from stead.monitoring.judge import (
     Analysis,
     CheckResult,
     accuracy_check,
-    error_rate_check,
     canary_verdict,
+    error_rate_check,
     latency_check,
     prediction_drift_check,
 )
@@ -153,7 +153,9 @@ def test_verdict_is_three_way_and_critical_fails_at_once() -> None:
 def test_analysis_is_plain_json() -> None:
     rng = np.random.default_rng(6)
     primary = rng.lognormal(0, 0.3, 200)
-    analysis = canary_verdict([latency_check(primary * 1.5, primary), error_rate_check(1, 200, 2, 200), accuracy_check(10, 20, 15, 30)])
+    analysis = canary_verdict(
+        [latency_check(primary * 1.5, primary), error_rate_check(1, 200, 2, 200), accuracy_check(10, 20, 15, 30)]
+    )
     text = json.dumps(analysis.to_json())
     assert Analysis.from_json(json.loads(text)) == analysis
     assert analysis.status == "fail"

@@ -120,3 +120,14 @@ def test_bad_input_is_a_clear_error() -> None:
         performance_by_window([0.0, 1.0], [1, 0], [1], window=60)
     with pytest.raises(InvalidParameter, match="differ in length"):
         accuracy([1, 0], [1])
+    with pytest.raises(InvalidParameter, match="positive="):
+        performance_by_window([0.0, 1.0], ["yes", "no"], ["yes", "yes"], window=60)
+
+
+def test_window_edges_do_not_drift_over_many_windows() -> None:
+    # windows of a tenth of a second over a quarter of an hour: the empty windows must land on the same
+    # starts as the filled ones (no float drift from adding the length again and again)
+    ts = np.array([0.05, 863.95])
+    records = performance_by_window(ts, [1, 1], [1, 0], window=0.1, start=0, end=864)
+    assert len(records) == 8640
+    assert sum(r.n for r in records) == 2

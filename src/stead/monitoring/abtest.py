@@ -102,11 +102,14 @@ def msprt_interval(difference: float, variance: float, tau: float, alpha: float)
     t2 = float(tau) ** 2
     if variance <= 0:
         return (difference, difference)
-    half = math.sqrt(2 * variance * (variance + t2) / t2 * (math.log(1 / alpha) + 0.5 * math.log((variance + t2) / variance)))
+    bound = math.log(1 / alpha) + 0.5 * math.log((variance + t2) / variance)
+    half = math.sqrt(2 * variance * (variance + t2) / t2 * bound)
     return (difference - half, difference + half)
 
 
-def samples_needed(variance_a: float, variance_b: float, effect: float, *, alpha: float = 0.05, power: float = 0.8) -> int:
+def samples_needed(
+    variance_a: float, variance_b: float, effect: float, *, alpha: float = 0.05, power: float = 0.8
+) -> int:
     """Per-variant n for a two-sided fixed-horizon z-test to detect ``effect`` with
     ``power``: ``(z_{1-alpha/2} + z_power)^2 (var_a + var_b) / effect^2``."""
     if not effect > 0:
@@ -139,12 +142,9 @@ class ABReport:
     verdict: str
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key, value in data.items():
-            if isinstance(value, float) and not math.isfinite(value):
-                data[key] = None
+        data = {k: _plain(v) for k, v in asdict(self).items()}
         for side in ("a", "b"):
-            data[side] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data[side].items()}
+            data[side] = {k: _plain(v) for k, v in data[side].items()}
         return data
 
     @classmethod
@@ -152,7 +152,8 @@ class ABReport:
         fields = dict(data)
         fields["a"] = VariantSummary.from_json(data["a"])
         fields["b"] = VariantSummary.from_json(data["b"])
-        for key in ("difference", "difference_low", "difference_high", "p_value", "alpha", "tau", "min_effect", "power"):
+        for key in ("difference", "difference_low", "difference_high", "p_value", "alpha", "tau", "min_effect",
+                    "power"):
             fields[key] = _float(fields[key])
         return cls(**fields)
 
@@ -238,6 +239,11 @@ def _effect(value: float, kind: str, *, signed: bool = True) -> str:
 
 def _p(p: float) -> str:
     return "p<0.001" if p < 0.001 else f"p={p:.2g}"
+
+
+def _plain(value: Any) -> Any:
+    """JSON has no NaN: a figure that does not exist yet is null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _float(value: Any) -> float:

@@ -22,6 +22,8 @@ from stead.errors import InvalidParameter
 from stead.monitoring.performance import (
     PerformanceRecord,
     classification_metrics,
+    variant_names,
+    window_groups,
     window_starts,
 )
 from stead.monitoring.stats import as_array
@@ -166,10 +168,13 @@ def estimate_by_window(
     window: float,
     predictions: Any = None,
     variants: Any = None,
+    start: float | None = None,
+    end: float | None = None,
     origin: float = 0.0,
 ) -> list[PerformanceRecord]:
     """Estimated performance per (window, variant), marked ``estimated=True``; ``n`` counts
-    the rows the estimate stands on, and the accuracy's standard deviation is in ``extra``."""
+    the rows the estimate stands on, and the accuracy's standard deviation is in ``extra``.
+    Windows as in ``performance_by_window`` (``start``/``end`` add the empty ones)."""
     ts = as_array(timestamps, "timestamps", dtype=float)
     s = as_array(scores, "probabilities", dtype=float)
     if s.size != ts.size:
@@ -180,17 +185,17 @@ def estimate_by_window(
     var = np.full(ts.size, None, dtype=object) if variants is None else as_array(variants, "variants")
     if var.size != ts.size:
         raise InvalidParameter(f"variants has {var.size} rows but timestamps has {ts.size}")
-    var = np.array([None if v is None else str(v) for v in var], dtype=object)
+    var = variant_names(var)
     starts = window_starts(ts, window, origin)
-    keys = sorted({(float(a), b) for a, b in zip(starts, var)}, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+    if ts.size == 0 and (start is None or end is None):
+        return []
     records = []
-    for start, variant in keys:
-        rows = (starts == start) & (var == variant)
+    for (first, variant), rows in window_groups(starts, var, window, origin=origin, start=start, end=end):
         figures = model.estimate(s[rows], None if pred is None else pred[rows])
         std = figures.pop("accuracy_std")
         records.append(
             PerformanceRecord(
-                start, start + window, variant, "classification", int(rows.sum()), figures,
+                first, first + window, variant, "classification", int(rows.size), figures,
                 estimated=True, extra={"accuracy_std": std, "method": "cbpe"},
             )
         )

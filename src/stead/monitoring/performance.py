@@ -33,6 +33,8 @@ __all__ = [
     "regression_metrics",
     "performance_by_window",
     "window_starts",
+    "window_groups",
+    "variant_names",
     "labelled",
 ]
 
@@ -126,6 +128,11 @@ def f1(
     present = np.unique(np.concatenate([y_true, y_pred]))
     known = present if classes is None else np.unique(np.asarray(list(classes), dtype=present.dtype))
     if len(known) <= 2:
+        if len(known) == 2 and not any(k == positive for k in known.tolist()):
+            raise InvalidParameter(
+                f"binary F1 needs the positive class: the classes are {known.tolist()} and"
+                f" positive={positive!r}; pass positive= one of them"
+            )
         tp = int(np.sum((y_pred == positive) & (y_true == positive)))
         fp = int(np.sum((y_pred == positive) & (y_true != positive)))
         fn = int(np.sum((y_pred != positive) & (y_true == positive)))
@@ -242,21 +249,11 @@ def performance_by_window(
     starts = window_starts(ts, window, origin)
     if ts.size == 0 and (start is None or end is None):
         return []
-    names = sorted({None if v is None else str(v) for v in var}, key=lambda v: (v is not None, v or ""))
-    keys = {(float(s), None if v is None else str(v)) for s, v in zip(starts, var)}
-    if start is not None or end is not None:
-        first = float(window_starts(np.array([start if start is not None else starts.min()]), window, origin)[0])
-        stop = end if end is not None else float(starts.max()) + window
-        empty_names = names or [None]
-        k = first
-        while k < stop:
-            keys.update((k, v) for v in empty_names)
-            k += window
+    var_text = variant_names(var)
     records = []
-    var_text = np.array([None if v is None else str(v) for v in var], dtype=object)
-    for s, v in sorted(keys, key=lambda key: (key[0], key[1] is not None, key[1] or "")):
-        rows = (starts == s) & (var_text == v) & mask
-        n = int(rows.sum())
+    for (s, v), group in window_groups(starts, var_text, window, origin=origin, start=start, end=end):
+        rows = group[mask[group]]
+        n = int(rows.size)
         metrics: dict[str, float | None]
         if n == 0:
             names_ = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
@@ -270,6 +267,55 @@ def performance_by_window(
             metrics = regression_metrics(y_pred[rows], y_true[rows])
         records.append(PerformanceRecord(s, s + window, v, task, n, metrics))
     return records
+
+
+def variant_names(variants: np.ndarray) -> np.ndarray:
+    """Variants as text (None stays None), for grouping."""
+    if variants.dtype.kind in "US":
+        return variants.astype(str).astype(object)
+    return np.array([None if v is None else str(v) for v in variants], dtype=object)
+
+
+def window_groups(
+    starts: np.ndarray,
+    variants: np.ndarray,
+    window: float,
+    *,
+    origin: float = 0.0,
+    start: float | None = None,
+    end: float | None = None,
+) -> list[tuple[tuple[float, str | None], np.ndarray]]:
+    """The (window start, variant) pairs to report, sorted, each with its row indices:
+    every pair seen in the data, and with ``start``/``end`` every window from the one
+    holding ``start`` up to ``end`` for every variant seen (or ``None``), so that a window
+    without traffic is reported too (with no rows). One sort, not one pass per pair."""
+    window_values, window_code = np.unique(starts, return_inverse=True)
+    names = sorted({v for v in variants}, key=_variant_order)
+    variant_code = np.zeros(starts.size, dtype=np.int64)
+    for i, name in enumerate(names[1:], start=1):
+        variant_code[variants == name] = i
+    codes = window_code.astype(np.int64) * max(1, len(names)) + variant_code
+    order = np.argsort(codes, kind="stable")
+    present, bounds = np.unique(codes[order], return_index=True)
+    bounds = np.r_[bounds, codes.size]
+    groups: dict[tuple[float, str | None], np.ndarray] = {}
+    for i, code in enumerate(present.tolist()):
+        key = (float(window_values[code // max(1, len(names))]), names[code % max(1, len(names))])
+        groups[key] = order[bounds[i]:bounds[i + 1]]
+    if start is not None or end is not None:
+        if starts.size == 0 and (start is None or end is None):
+            raise InvalidParameter("give both start and end to report windows without any traffic")
+        low = float(start) if start is not None else float(starts.min())
+        high = float(end) if end is not None else float(starts.max()) + window
+        none = np.zeros(0, dtype=np.int64)
+        for index in range(math.floor((low - origin) / window), math.ceil((high - origin) / window)):
+            for name in names or [None]:
+                groups.setdefault((origin + index * window, name), none)
+    return sorted(groups.items(), key=lambda item: (item[0][0], *_variant_order(item[0][1])))
+
+
+def _variant_order(variant: str | None) -> tuple[bool, str]:
+    return (variant is not None, variant or "")
 
 
 def _pair(predictions: Any, labels: Any, dtype: Any = None) -> tuple[np.ndarray, np.ndarray]:

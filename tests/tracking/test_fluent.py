@@ -67,3 +67,14 @@ def test_set_experiment_then_start_run(fluent, client):
         pass
     assert client.get_experiment(run.info.experiment_id).name == "fraud"
     fluent._experiment_name = None  # reset module state for other tests
+
+
+def test_run_stack_sees_the_runs_started_inside_it_and_puts_the_old_one_back(fluent, client):
+    with fluent.start_run("outer") as outer:
+        watched: list = []
+        with fluent.run_stack(watched):
+            assert fluent.active_run() is None
+            with fluent.start_run("inner") as inner:
+                assert watched == [inner]
+        assert fluent.active_run() is outer
+    assert fluent.current_client() is client

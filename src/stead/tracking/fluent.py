@@ -6,10 +6,11 @@ stack per thread, so nested runs and threads behave as MLflow users expect.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ __all__ = [
     "ActiveRun",
     "get_client",
     "set_client",
+    "current_client",
+    "run_stack",
     "set_experiment",
     "start_run",
     "end_run",
@@ -65,6 +68,26 @@ def set_client(client: TrackingClient | None) -> None:
     global _client
     with _client_lock:
         _client = client
+
+
+def current_client() -> TrackingClient | None:
+    """The client of the module-level API if one is set or built already (builds none)."""
+    return _client
+
+
+@contextlib.contextmanager
+def run_stack(stack: list["ActiveRun"]) -> Iterator[list["ActiveRun"]]:
+    """Make ``stack`` this thread's stack of active runs inside the block, then put the
+    previous one back: a pipeline step sees the runs it starts through a list of its own."""
+    previous = getattr(_local, "stack", None)
+    _local.stack = stack
+    try:
+        yield stack
+    finally:
+        if previous is None:
+            del _local.stack
+        else:
+            _local.stack = previous
 
 
 def _stack() -> list["ActiveRun"]:

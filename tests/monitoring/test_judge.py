@@ -159,3 +159,25 @@ def test_analysis_is_plain_json() -> None:
     text = json.dumps(analysis.to_json())
     assert Analysis.from_json(json.loads(text)) == analysis
     assert analysis.status == "fail"
+
+
+def _canary(rng: np.random.Generator, slowdown: float, error_rate: float, accuracy: float) -> Analysis:
+    n = 1500
+    primary_latency = rng.lognormal(np.log(0.040), 0.4, n)
+    candidate_latency = rng.lognormal(np.log(0.040 * slowdown), 0.4, n)
+    return canary_verdict([
+        latency_check(candidate_latency, primary_latency),
+        error_rate_check(int(rng.binomial(n, error_rate)), n, int(rng.binomial(n, 0.01)), n),
+        accuracy_check(int(rng.binomial(n, accuracy)), n, int(rng.binomial(n, 0.85)), n, tolerance=0.01),
+    ])
+
+
+def test_a_good_canary_passes_and_a_broken_one_fails_over_many_seeds() -> None:
+    good = [_canary(np.random.default_rng(seed), 1.0, 0.01, 0.85).status for seed in range(200)]
+    # each check fails a good canary with probability <= alpha (5 %, one-sided; less with a
+    # tolerance band), and one failed check of three fails the analysis: about 10 % here
+    assert good.count("fail") / 200 <= 0.15
+    assert good.count("pass") + good.count("fail") == 200
+    for slowdown, errors, accuracy in ((1.3, 0.01, 0.85), (1.0, 0.05, 0.85), (1.0, 0.01, 0.78)):
+        broken = [_canary(np.random.default_rng(seed), slowdown, errors, accuracy).status for seed in range(20)]
+        assert broken.count("fail") == 20, (slowdown, errors, accuracy)

@@ -52,6 +52,22 @@ def test_multiclass_f1_is_macro_like_sklearn(seed: int) -> None:
     assert got == pytest.approx(skm.f1_score(y[part], pred[part], average="macro"), abs=1e-12)
 
 
+def test_multiclass_roc_auc_is_one_against_rest_like_sklearn() -> None:
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 3, 600)
+    logits = rng.normal(size=(600, 3)) + 1.5 * np.eye(3)[y]
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    pred = p.argmax(axis=1)
+    got = classification_metrics(pred, y, p)
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p, multi_class="ovr"), abs=1e-12)
+    # per window, with the probabilities as a pyarrow list column (as a prediction log has them)
+    ts = np.repeat([0.0, 60.0], 300)
+    records = performance_by_window(ts, pred, y, window=60, probabilities=pa.array(p.tolist()))
+    for r, rows in zip(records, (slice(0, 300), slice(300, 600)), strict=True):
+        assert r.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y[rows], p[rows], multi_class="ovr"))
+        assert r.metrics["f1"] == pytest.approx(skm.f1_score(y[rows], pred[rows], average="macro"))
+
+
 def test_regression_metrics_match_sklearn() -> None:
     rng = np.random.default_rng(3)
     y = rng.normal(10, 3, 400)

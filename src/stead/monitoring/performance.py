@@ -27,6 +27,7 @@ __all__ = [
     "accuracy",
     "f1",
     "roc_auc",
+    "roc_auc_ovr",
     "mae",
     "rmse",
     "classification_metrics",
@@ -165,6 +166,24 @@ def roc_auc(scores: Any, labels: Any, *, positive: Any = 1) -> float | None:
     return float((ranks[is_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def roc_auc_ovr(scores: Any, labels: Any, classes: Sequence[Any]) -> float | None:
+    """Multiclass ROC AUC, one class against the rest, macro mean (scikit-learn's
+    ``multi_class="ovr"``): ``scores`` has one column per class, in the order of
+    ``classes``. A class absent from the window's labels is left out of the mean (its
+    AUC is undefined); None when no class has both positives and negatives."""
+    s = np.asarray(scores.to_numpy() if hasattr(scores, "to_numpy") else scores, dtype=float)
+    y = as_array(labels, "labels")
+    names = list(classes)
+    if s.ndim != 2 or s.shape != (y.size, len(names)):
+        raise InvalidParameter(
+            f"multiclass probabilities need one column per class: shape {s.shape}, {y.size} labels,"
+            f" {len(names)} classes"
+        )
+    values = [roc_auc(s[:, i], y == c, positive=True) for i, c in enumerate(names)]
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if defined else None
+
+
 def mae(predictions: Any, labels: Any) -> float | None:
     """Mean absolute error; None on an empty window."""
     y_pred, y_true = _pair(predictions, labels, dtype=float)
@@ -185,12 +204,17 @@ def classification_metrics(
     positive: Any = 1,
     classes: Sequence[Any] | None = None,
 ) -> dict[str, float | None]:
-    """Accuracy, F1 and (given the probability of ``positive``, binary only) ROC AUC."""
+    """Accuracy, F1 and, given probabilities, ROC AUC: binary from the probability of
+    ``positive`` (one column), multiclass one-against-rest from one column per class in the
+    order of ``classes`` (default: the sorted classes present)."""
     y_pred, y_true = _pair(predictions, labels)
-    binary = len(np.unique(np.concatenate([y_true, y_pred])) if classes is None else list(classes)) <= 2
+    known = list(np.unique(np.concatenate([y_true, y_pred]))) if classes is None else list(classes)
     auc = None
-    if probabilities is not None and binary:
-        auc = roc_auc(probabilities, y_true, positive=positive)
+    if probabilities is not None:
+        if np.ndim(probabilities) == 2:
+            auc = roc_auc_ovr(probabilities, y_true, known)
+        elif len(known) <= 2:
+            auc = roc_auc(probabilities, y_true, positive=positive)
     return {
         "accuracy": accuracy(y_pred, y_true),
         "f1": f1(y_pred, y_true, positive=positive, classes=classes),
@@ -235,13 +259,13 @@ def performance_by_window(
     y_pred = as_array(predictions, "predictions")
     mask = labelled(labels)
     y_true = as_array(labels, "labels")
-    proba = None if probabilities is None else as_array(probabilities, "probabilities", dtype=float)
+    proba = None if probabilities is None else _probabilities(probabilities)
     var = np.full(ts.size, None, dtype=object) if variants is None else as_array(variants, "variants")
     for name, column in (("predictions", y_pred), ("labels", y_true), ("variants", var)):
         if column.size != ts.size:
             raise InvalidParameter(f"{name} has {column.size} rows but timestamps has {ts.size}")
-    if proba is not None and proba.size != ts.size:
-        raise InvalidParameter(f"probabilities has {proba.size} rows but timestamps has {ts.size}")
+    if proba is not None and len(proba) != ts.size:
+        raise InvalidParameter(f"probabilities has {len(proba)} rows but timestamps has {ts.size}")
     if task not in ("classification", "regression"):
         raise InvalidParameter(f"task must be classification or regression, got {task!r}")
     if task == "classification" and classes is None:
@@ -316,6 +340,17 @@ def window_groups(
 
 def _variant_order(variant: str | None) -> tuple[bool, str]:
     return (variant is not None, variant or "")
+
+
+def _probabilities(values: Any) -> np.ndarray:
+    """One probability per row (binary), or a row of one per class (a 2-D array, or a
+    pyarrow list / fixed-size list column)."""
+    if hasattr(values, "to_pylist") and hasattr(values, "type") and "list" in str(values.type):
+        values = values.to_pylist()
+    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values, dtype=float)
+    if array.ndim not in (1, 2):
+        raise InvalidParameter(f"probabilities must be one per row or one row per class, got shape {array.shape}")
+    return array
 
 
 def _pair(predictions: Any, labels: Any, dtype: Any = None) -> tuple[np.ndarray, np.ndarray]:

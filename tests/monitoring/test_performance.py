@@ -37,6 +37,10 @@ def test_binary_f1_of_a_named_positive_class() -> None:
     y = np.array(["churn", "stay", "churn", "stay", "churn"])
     pred = np.array(["churn", "churn", "stay", "stay", "churn"])
     assert f1(pred, y, positive="churn") == pytest.approx(skm.f1_score(y, pred, pos_label="churn"))
+    # the classes the model knows may be longer strings than any in this window
+    assert f1(pred, y, positive="churn", classes=["churn", "stay", "undecided"]) == pytest.approx(
+        skm.f1_score(y, pred, average="macro")
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])

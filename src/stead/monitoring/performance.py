@@ -127,11 +127,11 @@ def f1(
     if not y_true.size:
         return None
     present = np.unique(np.concatenate([y_true, y_pred]))
-    known = present if classes is None else np.unique(np.asarray(list(classes), dtype=present.dtype))
+    known = present.tolist() if classes is None else list(dict.fromkeys(classes))
     if len(known) <= 2:
-        if len(known) == 2 and not any(k == positive for k in known.tolist()):
+        if len(known) == 2 and not any(k == positive for k in known):
             raise InvalidParameter(
-                f"binary F1 needs the positive class: the classes are {known.tolist()} and"
+                f"binary F1 needs the positive class: the classes are {known} and"
                 f" positive={positive!r}; pass positive= one of them"
             )
         tp = int(np.sum((y_pred == positive) & (y_true == positive)))

@@ -98,3 +98,4 @@ def test_reference_must_be_binary_with_both_classes() -> None:
     with pytest.raises(InvalidParameter, match="positive="):
         fit_cbpe([0.2, 0.4], ["no", "yes"])
     assert fit_cbpe([0.2, 0.4], ["no", "yes"], positive="yes").n_reference == 2
+    assert fit_cbpe([0.2, 0.4, 0.9], ["no", "yes", None], positive="yes").n_reference == 2

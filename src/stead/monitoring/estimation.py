@@ -22,6 +22,7 @@ from stead.errors import InvalidParameter
 from stead.monitoring.performance import (
     PerformanceRecord,
     classification_metrics,
+    labelled,
     variant_names,
     window_groups,
     window_starts,
@@ -140,9 +141,19 @@ def fit_cbpe(
     scores: Any, labels: Any, *, predictions: Any = None, threshold: float = 0.5, positive: Any = 1
 ) -> CBPE:
     """Fit CBPE on a labelled reference window: ``scores`` are the model's probabilities of
-    ``positive``; predictions default to ``score >= threshold``."""
+    ``positive``; predictions default to ``score >= threshold``. Rows without a label are
+    left out."""
     s = as_array(scores, "probabilities", dtype=float)
     y = as_array(labels, "labels")
+    if s.size != y.size:
+        raise InvalidParameter(f"probabilities has {s.size} rows but labels has {y.size}")
+    keep = labelled(labels)
+    s, y = s[keep], y[keep]
+    if predictions is not None:
+        predictions = as_array(predictions, "predictions")
+        if predictions.size != keep.size:
+            raise InvalidParameter(f"predictions has {predictions.size} rows but labels has {keep.size}")
+        predictions = predictions[keep]
     classes = set(np.unique(y).tolist())
     if len(classes) > 2 or (len(classes) == 2 and positive not in classes):
         raise InvalidParameter(

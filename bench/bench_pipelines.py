@@ -70,7 +70,7 @@ def _stead(reps: int, workdir: Path) -> dict[str, object]:
 
     from stead.config import load_settings
     from stead.pipelines import run_pipeline
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
 
     settings = load_settings()
     open_pipeline_store(settings)  # migrations once, as on any machine after the first run

@@ -39,7 +39,7 @@ _LAZY = {
     "load_model": "stead.models.pyfunc",
     # pipelines
     "step": "stead.pipelines.dsl",
-    "pipeline": "stead.pipelines.dsl",
+    "pipeline": "stead.pipelines.runnable",
     "when": "stead.pipelines.dsl",
     "run_pipeline": "stead.pipelines.runner",
     # registry
@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     from stead.models.log import log_model
     from stead.models.pyfunc import load_model
     from stead.models.save import save_model
-    from stead.pipelines.dsl import pipeline, step, when
+    from stead.pipelines.dsl import step, when
+    from stead.pipelines.runnable import pipeline
     from stead.pipelines.runner import run_pipeline
     from stead.registry import register_model
     from stead.registry.client import RegistryClient

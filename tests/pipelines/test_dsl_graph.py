@@ -56,10 +56,9 @@ def test_steps_outside_a_pipeline_are_plain_functions():
     assert train([1, 2], lr=2.0) == 4.0
 
 
-def test_calling_a_pipeline_says_how_to_run_it():
+def test_building_a_pipeline_runs_nothing():
     CALLS.clear()
-    with pytest.raises(InvalidParameter, match="run_pipeline"):
-        train_pipeline(n=3)
+    train_pipeline.build({"n": 3})
     assert CALLS == []
 
 

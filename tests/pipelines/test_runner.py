@@ -77,6 +77,19 @@ def test_run_records_and_caches(settings, write_module):
     assert all(s.cache_hit for s in PipelineRecords(open_pipeline_store(settings)).get(again.run_id).steps)
 
 
+def test_calling_a_pipeline_runs_it_on_the_settings_of_the_process(settings, write_module):
+    from stead.config import adopt_settings
+
+    mod = write_module(PIPE)
+    adopt_settings(settings)
+    try:
+        run = mod.flow(n=3)
+    finally:
+        adopt_settings(None)
+    assert run.status == "SUCCEEDED" and "load" in mod.RAN
+    assert PipelineRecords(open_pipeline_store(settings)).get(run.run_id).params["n"] == 3
+
+
 def test_changing_one_parameter_reruns_exactly_downstream(settings, write_module):
     mod = write_module(PIPE)
     run_pipeline(mod.flow, settings=settings)

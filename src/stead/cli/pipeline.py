@@ -36,7 +36,7 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
 
 def _records():  # type: ignore[no-untyped-def]
     from stead.pipelines.records import PipelineRecords
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
 
     return PipelineRecords(open_pipeline_store(settings()))
 

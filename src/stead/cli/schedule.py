@@ -12,7 +12,7 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _store():  # type: ignore[no-untyped-def]
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
 
     return open_pipeline_store(settings())
 

@@ -29,7 +29,7 @@ def scheduler(
     import threading
 
     from stead.pipelines.records import now_ms
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
     from stead.logs import configure, say
     from stead.pipelines.schedule import Fire, launch_subprocess, run_scheduler, tick
 

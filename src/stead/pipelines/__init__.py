@@ -1,6 +1,6 @@
 """Pipelines: a DAG of plain Python functions with cached, recorded, scalable steps.
 
-Describe (``dsl``, ``graph``); run (``runner``, ``walk``, ``inputs``, ``execute``,
+Describe (``dsl``, ``graph``; ``runnable`` makes ``@pipeline`` callable); run (``runner``, ``walk``, ``inputs``, ``execute``,
 ``executors``); persist (``cache_key``, ``cache_lookup``, ``serializers``, ``records``,
 ``recording``, ``store``). Imports point from run to describe, never back; executors do
 not import the runner. Importing this package stays light: the runner and its database
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from stead._lazy import lazy_exports
 
-from stead.pipelines.dsl import Condition, Output, Pipeline, Step, pipeline, step, when
+from stead.pipelines.dsl import Condition, Output, Pipeline, Step, step, when
+from stead.pipelines.runnable import pipeline
 
 __all__ = [
     "step",

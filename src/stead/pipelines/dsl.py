@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar, overload
 from stead.errors import InvalidParameter
 from stead.pipelines.graph import Graph, Node
 
-__all__ = ["Step", "Pipeline", "Output", "Condition", "step", "pipeline", "when", "find_outputs"]
+__all__ = ["Step", "Pipeline", "Output", "Condition", "step", "when", "find_outputs"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -385,12 +385,6 @@ class Pipeline:
         builder.graph.validate()
         return builder.graph
 
-    def __call__(self, **params: Any) -> Any:
-        """A pipeline is described here and run by the runner: say how to run it."""
-        raise InvalidParameter(
-            f"Pipeline {self.name!r} is run by stead.run_pipeline({self.fn.__name__}, params) "
-            "or `stead pipeline run FILE.py:NAME`; calling it does not run it"
-        )
 
 
 def _convert(value: Any, annotation: Any, pname: str) -> Any:
@@ -443,13 +437,3 @@ def step(fn: Any = None, **options: Any) -> Any:
     if fn is not None:
         return Step(fn, **options)
     return lambda f: Step(f, **options)
-
-
-def pipeline(fn: Any = None, *, name: str | None = None) -> Any:
-    """Mark a function as a pipeline: its body calls steps, its parameters are the pipeline's.
-
-    Example: ``@stead.pipeline`` then ``stead pipeline run file.py:train -p lr=0.1``
-    """
-    if fn is not None:
-        return Pipeline(fn, name=name)
-    return lambda f: Pipeline(f, name=name)

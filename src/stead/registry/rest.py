@@ -10,31 +10,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stead.config import Settings
-from stead.errors import BackendUnavailable, SteadError
+from stead.errors import BackendUnavailable
 from stead.registry.records import AliasEvent, ModelVersion, RegisteredModel
 from stead.tracking.records import Page
+from stead.wire.errors import error_from_json
 from stead.wire.registry_json import alias_event_from_json, model_version_from_json, registered_model_from_json
 
-__all__ = ["RestRegistry", "error_from_json"]
+__all__ = ["RestRegistry"]
 
 _RM = "/api/2.0/mlflow/registered-models"
 _MV = "/api/2.0/mlflow/model-versions"
 _STEAD = "/api/2.0/stead/registered-models"
-
-
-def error_from_json(status: int, body: Any) -> SteadError:
-    """The ``SteadError`` subclass for an MLflow error body (same code, same message)."""
-    import stead.errors as errors
-
-    code = body.get("error_code", "INTERNAL_ERROR") if isinstance(body, dict) else "INTERNAL_ERROR"
-    message = body.get("message", "") if isinstance(body, dict) else f"HTTP {status}"
-    for name in errors.__all__:
-        cls = getattr(errors, name)
-        if isinstance(cls, type) and issubclass(cls, SteadError) and cls.code == code and cls is not errors.MissingExtra:
-            return cls(message)
-    exc = SteadError(message)
-    exc.code = code
-    return exc
 
 
 def _tags(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
@@ -73,7 +59,7 @@ class RestRegistry:
         except ValueError:
             body = None
         if resp.status_code != 200:
-            raise error_from_json(resp.status_code, body)
+            raise error_from_json(resp.status_code, body, f"{method} {path}")
         return body or {}
 
     # registered models

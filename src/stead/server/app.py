@@ -3,7 +3,7 @@ user service and route tables, and returns one ASGI app (``stead.server.router.R
 
 Route tables are data. Each concept contributes a module with ``ENDPOINTS``; the MLflow API
 tables are mounted under ``/api/2.0`` and ``/ajax-api/2.0`` (MLflow 3 ones under ``3.0``).
-A concept that arrives later (the registry) is one more module name in ``API_V2_MODULES``.
+A new concept's routes are one more module name in ``API_V2_MODULES`` (or ``STEAD_MODULES``).
 """
 
 from __future__ import annotations

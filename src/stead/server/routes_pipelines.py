@@ -41,7 +41,7 @@ __all__ = ["ENDPOINTS"]
 
 def _records(settings: "Settings") -> Any:
     from stead.pipelines.records import PipelineRecords
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
 
     return PipelineRecords(open_pipeline_store(settings))
 
@@ -54,7 +54,7 @@ def _start(settings: "Settings", body: Any) -> dict[str, Any]:
     from stead.pipelines.executors import EXECUTORS
     from stead.pipelines.loader import load_pipeline
     from stead.pipelines.records import PipelineRun, RunStatus, now_ms
-    from stead.pipelines.runner import open_pipeline_store
+    from stead.pipelines.store import open_pipeline_store
     from stead.pipelines.schedule import list_schedules
 
     if not isinstance(body, dict):

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from stead.errors import InvalidParameter, NotFound
 
-__all__ = ["Columns", "open_columns", "column_kind", "type_family", "finite_slices", "numeric_chunks", "category_counts", "bin_index"]
+__all__ = ["Columns", "open_columns", "column_kind", "type_family", "finite_slices", "category_counts", "take",
+           "bin_index"]
 
 # Numeric work is done on slices of at most this many values (cache-friendly, bounded memory).
 SLICE = 1 << 20
@@ -54,16 +55,38 @@ class Columns:
             for i in range(pf.num_row_groups):
                 yield from pf.read_row_group(i, columns=[name]).column(0).chunks
 
-    def take(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """The numeric values at sorted row positions ``rows`` (float64, missing as NaN)."""
-        out = np.empty(len(rows), dtype=np.float64)
-        start = 0
-        for chunk in numeric_chunks(self.chunks(name), finite_only=False):
-            stop = start + len(chunk)
-            lo, hi = np.searchsorted(rows, [start, stop])
-            out[lo:hi] = chunk[rows[lo:hi] - start]
-            start = stop
-        return out
+    def column(self, name: str) -> list[pa.Array]:
+        """All of one column's chunks, read now (one column in memory, never the table)."""
+        return list(self.chunks(name))
+
+    def each(self, names: list[str]) -> Iterator[tuple[str, list[pa.Array]]]:
+        """``(name, chunks)`` for each of ``names``, reading the next column in a background
+        thread while the caller works on this one (Parquet decoding releases the GIL)."""
+        if not names:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="stead-columns") as pool:
+            pending = pool.submit(self.column, names[0])
+            for i, name in enumerate(names):
+                chunks = pending.result()
+                if i + 1 < len(names):
+                    pending = pool.submit(self.column, names[i + 1])
+                yield name, chunks
+                del chunks
+
+
+def take(chunks: list[pa.Array], rows: np.ndarray) -> np.ndarray:
+    """The numeric values at sorted row positions ``rows`` (float64, missing as NaN)."""
+    out = np.full(len(rows), np.nan)
+    start = 0
+    for chunk in chunks:
+        stop = start + len(chunk)
+        lo, hi = np.searchsorted(rows, [start, stop])
+        if hi > lo:
+            out[lo:hi] = _float64(chunk.take(pa.array(rows[lo:hi] - start)))
+        start = stop
+    return out
 
 
 def open_columns(data: Any) -> Columns:
@@ -160,16 +183,8 @@ def finite_slices(chunk: pa.Array) -> Iterator[np.ndarray]:
     values = _float64(chunk)
     for start in range(0, len(values), SLICE):
         part = values[start:start + SLICE]
-        yield part[np.isfinite(part)]
-
-
-def numeric_chunks(chunks: Iterator[pa.Array], *, finite_only: bool = True) -> Iterator[np.ndarray]:
-    """float64 slices of a numeric column (missing as NaN, or dropped with ``finite_only``)."""
-    for chunk in chunks:
-        if finite_only:
-            yield from finite_slices(chunk)
-        else:
-            yield _float64(chunk)
+        finite = np.isfinite(part)
+        yield part if finite.all() else part[finite]
 
 
 def _float64(chunk: pa.Array) -> np.ndarray:
@@ -187,12 +202,15 @@ def category_counts(chunks: Iterator[pa.Array]) -> tuple[list[Any], np.ndarray, 
     for chunk in chunks:
         rows += len(chunk)
         missing += chunk.null_count
-        if pa.types.is_dictionary(chunk.type):
-            chunk = chunk.dictionary_decode()
-        if values and chunk.type != values[0].type:
-            chunk = chunk.cast(values[0].type)
-        vc = pc.value_counts(chunk)
-        values.append(vc.field("values"))
+        if pa.types.is_dictionary(chunk.type):  # count the small integer codes, then name them
+            vc = pc.value_counts(chunk.indices)
+            found = chunk.dictionary.take(vc.field("values"))
+        else:
+            vc = pc.value_counts(chunk)
+            found = vc.field("values")
+        if values and found.type != values[0].type:
+            found = found.cast(values[0].type)
+        values.append(found)
         counts.append(vc.field("counts"))
     if not values:
         return [], np.zeros(0, dtype=np.int64), missing, rows
@@ -207,7 +225,7 @@ class _Lookup:
     hold an edge (a few percent) fall back to ``np.searchsorted``. Same answer as
     ``np.searchsorted(edges, x, side="right")``, several times faster on large arrays."""
 
-    CELLS = 8192
+    CELLS = 1 << 16
 
     def __init__(self, edges: np.ndarray) -> None:
         self.edges = edges
@@ -224,14 +242,14 @@ class _Lookup:
         last = np.searchsorted(edges, left + 2 * w, side="right")
         table = np.where(first == last, first, -1)
         table[0] = table[-1] = -1  # outside the grid: always searched
-        self.table = table.astype(np.int64)
+        self.table = table.astype(np.int32 if len(edges) < 2**31 else np.int64)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if not self.ok or len(x) < 4096:
             return np.searchsorted(self.edges, x, side="right")
         cell = (x - self.lo) * self.scale
         np.clip(cell, -1.0, self.CELLS, out=cell)
-        idx = self.table[cell.astype(np.int64) + 1]
+        idx = self.table[cell.astype(np.intp) + 1]
         miss = np.flatnonzero(idx < 0)
         if len(miss):
             idx[miss] = np.searchsorted(self.edges, x[miss], side="right")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from stead.errors import InvalidParameter
-from stead.monitoring.columns import Columns, column_kind, open_columns, type_family
+from stead.monitoring.columns import Columns, column_kind, open_columns, take, type_family
 from stead.monitoring.current import (
     CategoricalSummary,
     NumericSummary,
@@ -32,6 +32,7 @@ from stead.monitoring.reference import (
     NumericColumn,
     ReferenceStats,
     compute_reference,
+    sample_rows,
 )
 from stead.monitoring.stattests import (
     chisquare,
@@ -155,45 +156,58 @@ def detect_drift(reference: Any, current: Any, *, drift_share: float = 0.5, colu
     if cur.num_rows == 0:
         return DriftReport(status="no_data", reference_rows=ref.rows, current_rows=0, drift_share=drift_share,
                            drifted_features=0, tested_features=0, dataset_drift=None, features=())
-    results = {name: column_drift(ref.columns[name], cur) for name in names}
-    features = tuple(r for n, r in results.items() if n != ref.prediction)
+    model = ref.multivariate if multivariate else None
+    if model is not None and not all(c in cur.names and type_family(cur.arrow_type(c)) == "numeric"
+                                     for c in model.columns):
+        model = None  # a model column is missing or changed type: reported per column already
+    at = sample_rows(cur.num_rows, PCA_ROWS, np.random.default_rng(seed)) if model else np.zeros(0, np.int64)
+    results = {name: _violation(ref.columns[name], cur) for name in names}
+    sampled: dict[str, np.ndarray] = {}
+    for name, chunks in cur.each([n for n, r in results.items() if r is None]):
+        results[name] = column_drift(ref.columns[name], str(cur.arrow_type(name)), chunks)
+        if model is not None and name in model.columns:
+            sampled[name] = take(chunks, at)
+    if model is not None:
+        for name in model.columns:
+            if name not in sampled:
+                sampled[name] = take(cur.column(name), at)
+    done = {n: r for n, r in results.items() if r is not None}
+    features = tuple(r for n, r in done.items() if n != ref.prediction)
     tested = [f for f in features if f.drifted is not None]
     drifted = sum(1 for f in tested if f.drifted)
-    mv = None
-    model = ref.multivariate
-    if multivariate and model is not None and all(
-            c in cur.names and type_family(cur.arrow_type(c)) == "numeric" for c in model.columns):
-        at = _rows(cur.num_rows, PCA_ROWS, seed)
-        mv = multivariate_drift(model, np.column_stack([cur.take(c, at) for c in model.columns]))
+    mv = multivariate_drift(model, np.column_stack([sampled[c] for c in model.columns])) if model else None
     return DriftReport(status="ok", reference_rows=ref.rows, current_rows=cur.num_rows, drift_share=drift_share,
                        drifted_features=drifted, tested_features=len(tested),
                        dataset_drift=bool(tested) and drifted / len(tested) >= drift_share, features=features,
-                       prediction=results.get(ref.prediction) if ref.prediction else None, multivariate=mv)
+                       prediction=done.get(ref.prediction) if ref.prediction else None, multivariate=mv)
 
 
-def _rows(n: int, limit: int, seed: int) -> np.ndarray:
-    if n <= limit:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
-
-
-def column_drift(ref: NumericColumn | CategoricalColumn, cur: Columns) -> FeatureDrift:
-    """The test Evidently would choose for this column, run on its statistics."""
-    base: dict[str, Any] = {"column": ref.name, "kind": ref.kind, "reference_rows": ref.rows,
-                            "reference_dtype": ref.dtype,
-                            "reference_missing_share": ref.missing / ref.rows if ref.rows else None}
+def _violation(ref: NumericColumn | CategoricalColumn, cur: Columns) -> FeatureDrift | None:
+    """A schema violation for a column that is missing or changed type, else None."""
+    base = _base(ref)
     if ref.name not in cur.names:
         return FeatureDrift(status="schema_violation", message=f"column {ref.name!r} is missing from the current "
                             "data", **base)
     dtype = cur.arrow_type(ref.name)
-    base["current_dtype"] = str(dtype)
     if column_kind(dtype) is None or type_family(dtype) != _family(ref):
-        return FeatureDrift(status="schema_violation", message=f"column {ref.name!r} changed type: {ref.dtype} in "
-                            f"the reference, {dtype} now", **base)
+        return FeatureDrift(status="schema_violation", current_dtype=str(dtype), message=f"column {ref.name!r} "
+                            f"changed type: {ref.dtype} in the reference, {dtype} now", **base)
+    return None
+
+
+def _base(ref: NumericColumn | CategoricalColumn) -> dict[str, Any]:
+    return {"column": ref.name, "kind": ref.kind, "reference_rows": ref.rows, "reference_dtype": ref.dtype,
+            "reference_missing_share": ref.missing / ref.rows if ref.rows else None}
+
+
+def column_drift(ref: NumericColumn | CategoricalColumn, dtype: str, chunks: list[Any]) -> FeatureDrift:
+    """The test Evidently would choose for this column, run on its statistics and the current
+    column's ``chunks`` (Arrow arrays of type ``dtype``)."""
+    base = {**_base(ref), "current_dtype": dtype}
     if isinstance(ref, NumericColumn):
-        summary: NumericSummary | CategoricalSummary = summarize_numeric(cur.chunks(ref.name), ref)
+        summary: NumericSummary | CategoricalSummary = summarize_numeric(iter(chunks), ref)
     else:
-        summary = summarize_categorical(cur.chunks(ref.name))
+        summary = summarize_categorical(iter(chunks))
     base.update(current_rows=summary.rows,
                 current_missing_share=summary.missing / summary.rows if summary.rows else None)
     if ref.count == 0 or summary.count == 0:

@@ -80,19 +80,24 @@ def fit_pca(matrix: np.ndarray, columns: list[str], *, variance: float = 0.65, c
                                f"got shape {x.shape}")
     if not 0 < variance < 1:
         raise InvalidParameter(f"variance must be between 0 and 1, got {variance}")
-    x = np.where(np.isfinite(x), x, np.nan)
+    z = np.array(x, dtype=np.float64)  # the one copy: everything below works in place
+    z[~np.isfinite(z)] = np.nan
     with np.errstate(all="ignore"):
-        means = np.nanmean(x, axis=0)
+        means = np.nanmean(z, axis=0)
     means = np.where(np.isfinite(means), means, 0.0)
-    x = np.where(np.isnan(x), means, x)
-    scales = x.std(axis=0)
+    np.copyto(z, means, where=np.isnan(z))
+    z -= means
+    scales = np.sqrt(np.einsum("ij,ij->j", z, z) / len(z))
     scales = np.where(scales > 0, scales, 1.0)
-    z = (x - means) / scales
+    z /= scales
     fit, held = z[0::2], z[1::2]
     center = fit.mean(axis=0)
-    _, s, vt = np.linalg.svd(fit - center, full_matrices=False)
-    ratio = s**2 / max(float((s**2).sum()), 1e-300)
-    k = min(int(np.searchsorted(np.cumsum(ratio), variance, side="right")) + 1, len(s))
+    centered = fit - center
+    evals, evecs = np.linalg.eigh(centered.T @ centered)  # d x d: cheap for any number of rows
+    order = np.argsort(evals)[::-1]
+    evals, vt = np.maximum(evals[order], 0.0), evecs[:, order].T
+    ratio = evals / max(float(evals.sum()), 1e-300)
+    k = min(int(np.searchsorted(np.cumsum(ratio), variance, side="right")) + 1, len(evals))
     model = PCAModel(columns=tuple(columns), means=tuple(means.tolist()), scales=tuple(scales.tolist()),
                      center=tuple(center.tolist()), components=tuple(map(tuple, vt[:k].tolist())),
                      explained=float(ratio[:k].sum()), error_mean=0.0, error_std=0.0,
@@ -110,11 +115,16 @@ def _errors(model: PCAModel, z: np.ndarray) -> np.ndarray:
 
 
 def reconstruction_errors(model: PCAModel, matrix: np.ndarray) -> np.ndarray:
-    """Per-row reconstruction error of raw rows (columns in ``model.columns`` order)."""
+    """Per-row reconstruction error of raw rows (columns in ``model.columns`` order), worked
+    out in blocks of rows so that memory stays a few times one block."""
     x = np.asarray(matrix, dtype=np.float64)
-    means = np.asarray(model.means)
-    x = np.where(np.isfinite(x), x, means)
-    return _errors(model, (x - means) / np.asarray(model.scales))
+    means, scales = np.asarray(model.means), np.asarray(model.scales)
+    out = np.empty(len(x))
+    for start in range(0, len(x), 16_384):
+        block = x[start:start + 16_384]
+        block = np.where(np.isfinite(block), block, means)
+        out[start:start + len(block)] = _errors(model, (block - means) / scales)
+    return out
 
 
 def multivariate_drift(model: PCAModel, matrix: np.ndarray) -> MultivariateDrift:

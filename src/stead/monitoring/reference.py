@@ -18,12 +18,12 @@ import numpy as np
 
 from stead.errors import InvalidParameter
 from stead.monitoring.columns import (
-    Columns,
     bin_index,
     category_counts,
     column_kind,
     finite_slices,
     open_columns,
+    take,
 )
 from stead.monitoring.multivariate import PCAModel, fit_pca
 
@@ -169,36 +169,41 @@ def compute_reference(data: Any, *, prediction: str | None = None, columns: list
             raise InvalidParameter(f"column {name!r} is not in the reference data (it has: "
                                    f"{', '.join(src.names[:20])}); check the column names")
     rng = np.random.default_rng(seed)
+    kinds = {name: column_kind(src.arrow_type(name)) for name in names}
+    numeric = [n for n in names if kinds[n] == "numeric" and n != prediction]
+    fit = multivariate and len(numeric) >= 2 and src.num_rows >= 20
+    at = sample_rows(src.num_rows, PCA_ROWS, rng) if fit else np.zeros(0, dtype=np.int64)
+    sampled: dict[str, np.ndarray] = {}
     stats: dict[str, ColumnStats] = {}
-    skipped: list[str] = []
-    for name in names:
-        kind = column_kind(src.arrow_type(name))
-        if kind == "numeric":
-            stats[name] = numeric_stats(src, name, bins=bins, rng=rng)
-        elif kind == "categorical":
-            stats[name] = categorical_stats(src, name, top_k=top_k)
+    for name, chunks in src.each([n for n in names if kinds[n] is not None]):
+        dtype = str(src.arrow_type(name))
+        if kinds[name] == "numeric":
+            stats[name] = numeric_stats(name, dtype, chunks, bins=bins, rng=rng)
+            if fit and name in numeric:
+                sampled[name] = take(chunks, at)
         else:
-            skipped.append(name)
-    model = None
-    numeric = [n for n, s in stats.items() if s.kind == "numeric" and n != prediction]
-    if multivariate and len(numeric) >= 2 and src.num_rows >= 20:
-        model = fit_pca(_row_sample(src, numeric, PCA_ROWS, rng), numeric)
-    return ReferenceStats(rows=src.num_rows, columns=stats, prediction=prediction, skipped=tuple(skipped),
-                          multivariate=model)
+            stats[name] = categorical_stats(name, dtype, chunks, top_k=top_k)
+    model = fit_pca(np.column_stack([sampled[n] for n in numeric]), numeric) if fit else None
+    return ReferenceStats(rows=src.num_rows, columns=stats, prediction=prediction,
+                          skipped=tuple(n for n in names if kinds[n] is None), multivariate=model)
 
 
-def _row_sample(src: Columns, names: list[str], rows: int, rng: np.random.Generator) -> np.ndarray:
-    """A (rows x columns) float matrix of randomly drawn whole rows, assembled column by column."""
-    n = src.num_rows
-    at = np.arange(n) if n <= rows else np.sort(rng.choice(n, rows, replace=False))
-    return np.column_stack([src.take(name, at) for name in names])
+def sample_rows(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of ``limit`` rows, one drawn at random from each of ``limit`` equal
+    strata (all rows when there are fewer): a random sample that needs no sort, and that
+    covers a file written in time order evenly."""
+    if n <= limit:
+        return np.arange(n)
+    starts = np.arange(limit, dtype=np.int64) * n // limit
+    sizes = np.diff(np.append(starts, n))
+    return starts + (rng.random(limit) * sizes).astype(np.int64)
 
 
-def numeric_stats(src: Columns, name: str, *, bins: int, rng: np.random.Generator) -> NumericColumn:
-    dtype = str(src.arrow_type(name))
+def numeric_stats(name: str, dtype: str, chunks: list[Any], *, bins: int,
+                  rng: np.random.Generator) -> NumericColumn:
     rows = 0
     parts: list[np.ndarray] = []
-    for chunk in src.chunks(name):  # one column in memory at a time, as float64
+    for chunk in chunks:  # one column in memory at a time, as float64
         rows += len(chunk)
         parts.extend(p for p in finite_slices(chunk) if len(p))
     n = sum(len(p) for p in parts)
@@ -208,27 +213,29 @@ def numeric_stats(src: Columns, name: str, *, bins: int, rng: np.random.Generato
     hi = float(max(p.max() for p in parts))
     mean = float(sum(float(p.sum()) for p in parts) / n)
     std = float(np.sqrt(sum(float(np.square(p - mean).sum()) for p in parts) / n))
-    sample = _sample(parts, n, rng)
+    sample = np.sort(_sample(parts, n, rng))
+    first = np.concatenate([[True], sample[1:] != sample[:-1]])
+    uniq = sample[first]
     value_counts = None
     if n <= SAMPLE:
-        vals, cnts = np.unique(sample, return_counts=True)
+        vals, cnts = uniq, np.diff(np.append(np.flatnonzero(first), len(sample)))
         distinct = len(vals)
     else:
-        distinct, vals, cnts = _distinct(parts, np.unique(sample))
+        distinct, vals, cnts = _distinct(parts, uniq)
     if distinct <= VALUE_COUNTS_CAP:
         value_counts = tuple((float(v), int(c)) for v, c in zip(vals, cnts))
     if distinct <= bins:  # every distinct value is an edge: each bin holds exactly one value
         edges = np.asarray(vals, dtype=np.float64)
     else:
-        edges = np.unique(np.concatenate([[lo], np.quantile(sample, _edge_quantiles(bins)), [hi]]))
+        edges = np.unique(np.concatenate([[lo], _quantiles(sample, _edge_quantiles(bins)), [hi]]))
     counts, offsets = histogram(parts, edges)
     return NumericColumn(
         name=name, dtype=dtype, rows=rows, missing=rows - n, distinct=min(distinct, DISTINCT_CAP),
         min=lo, max=hi, mean=mean, std=std,
-        quantiles={str(q): float(v) for q, v in zip(QUANTILES, np.quantile(sample, QUANTILES))},
+        quantiles={str(q): float(v) for q, v in zip(QUANTILES, _quantiles(sample, np.array(QUANTILES)))},
         edges=tuple(float(e) for e in edges), counts=tuple(int(c) for c in counts),
         offsets=tuple(float(o) for o in offsets),
-        values=tuple(float(v) for v in np.sort(sample)) if n <= SMALL_REFERENCE else None,
+        values=tuple(sample.tolist()) if n <= SMALL_REFERENCE else None,
         value_counts=value_counts)
 
 
@@ -243,21 +250,32 @@ def _edge_quantiles(bins: int) -> np.ndarray:
 def histogram(parts: Any, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bucket counts and offset sums (value minus its bucket's left edge) over ``edges``."""
     edges = np.asarray(edges, dtype=np.float64)
-    left = np.concatenate([edges[:1], edges])
+    origin = float(edges[0]) if len(edges) else 0.0
     counts = np.zeros(len(edges) + 1, dtype=np.int64)
-    offsets = np.zeros(len(edges) + 1, dtype=np.float64)
+    shifted = np.zeros(len(edges) + 1, dtype=np.float64)  # sums of (value - origin) per bucket
     find = bin_index(edges)
     for p in parts:
         idx = find(p)
         counts += np.bincount(idx, minlength=len(counts))
-        offsets += np.bincount(idx, weights=p - left[idx], minlength=len(counts))
-    return counts, offsets
+        shifted += np.bincount(idx, weights=p - origin, minlength=len(counts))
+    # Sums relative to the first edge, not to 0, so that values far from 0 with a small
+    # spread keep their precision; then moved to each bucket's own left edge.
+    left = np.concatenate([edges[:1], edges]) - origin
+    return counts, shifted - counts * left
+
+
+def _quantiles(ordered: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(x, q)`` (linear method) of an already sorted ``x``, without re-sorting."""
+    h = (len(ordered) - 1) * q
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo])
 
 
 def _sample(parts: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
     if n <= SAMPLE:
         return np.concatenate(parts)
-    at = np.sort(rng.choice(n, SAMPLE, replace=False))
+    at = sample_rows(n, SAMPLE, rng)
     out, start = [], 0
     for p in parts:
         lo, hi = np.searchsorted(at, [start, start + len(p)])
@@ -289,11 +307,11 @@ def _distinct(parts: list[np.ndarray], uniq: np.ndarray) -> tuple[int, np.ndarra
     return len(vals), vals[order], cnts[order]
 
 
-def categorical_stats(src: Columns, name: str, *, top_k: int) -> CategoricalColumn:
-    values, counts, missing, rows = category_counts(src.chunks(name))
+def categorical_stats(name: str, dtype: str, chunks: list[Any], *, top_k: int) -> CategoricalColumn:
+    values, counts, missing, rows = category_counts(iter(chunks))
     n = int(counts.sum())
     keep = len(values) if n <= SMALL_REFERENCE else top_k
     order = sorted(range(len(values)), key=lambda i: (-int(counts[i]), str(values[i])))[:keep]
     cats = tuple((values[i], int(counts[i])) for i in order)
-    return CategoricalColumn(name=name, dtype=str(src.arrow_type(name)), rows=rows, missing=missing,
+    return CategoricalColumn(name=name, dtype=dtype, rows=rows, missing=missing,
                              distinct=len(values), categories=cats, other=n - sum(c for _, c in cats))

@@ -99,6 +99,18 @@ CREATE TABLE environments (
 	packages TEXT NOT NULL, 
 	PRIMARY KEY (hash)
 );
+CREATE TABLE reference_stats (
+	model_name VARCHAR(255) NOT NULL, 
+	model_version INTEGER NOT NULL, 
+	source TEXT NOT NULL, 
+	source_kind VARCHAR(16) NOT NULL, 
+	prediction VARCHAR(255), 
+	row_count BIGINT NOT NULL, 
+	stats TEXT NOT NULL, 
+	user_id VARCHAR(256) DEFAULT '' NOT NULL, 
+	created_at BIGINT NOT NULL, 
+	PRIMARY KEY (model_name, model_version)
+);
 CREATE TABLE deployments (
 	name VARCHAR(255) NOT NULL, 
 	sticky_header VARCHAR(255), 
@@ -388,3 +400,4 @@ INSERT INTO alembic_version (version_num) VALUES ('0200_registry');
 INSERT INTO alembic_version (version_num) VALUES ('0301_data_remotes');
 INSERT INTO alembic_version (version_num) VALUES ('0400_pipelines');
 INSERT INTO alembic_version (version_num) VALUES ('0501_serving_health');
+INSERT INTO alembic_version (version_num) VALUES ('0600_monitoring');

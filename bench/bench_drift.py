@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import sys
@@ -30,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import log, machine_note, print_table, ratio, run_json  # noqa: E402
+from _common import log, machine_note, print_table, ratio, run_json
 
 WORKLOADS = [("10M x 20 numeric", 10_000_000, 20, 0), ("1M x 50 numeric + 10 categorical", 1_000_000, 50, 10)]
 ROW_GROUP = 1_000_000

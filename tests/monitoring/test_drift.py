@@ -20,7 +20,7 @@ from stead.monitoring.reference import ReferenceStats, compute_reference
 # The binned Wasserstein distance (large references) is exact unless the two ECDFs cross
 # inside one of the ~100 reference bins; measured over normal, log-normal, zero-inflated
 # and Student-t data it stays within this of scipy's (in units of the reference std).
-WASSERSTEIN_TOLERANCE = dict(rel=0.03, abs=0.002)
+WASSERSTEIN_TOLERANCE = {"rel": 0.03, "abs": 0.002}
 
 
 def _drift(ref_data, cur_data, **kw):
@@ -151,16 +151,18 @@ def test_psi_on_reference_deciles():
     assert f.psi == pytest.approx(float(np.sum((p - q) * np.log(p / q))), rel=0.05)
 
 
+def _mixed(rng: np.random.Generator, n: int) -> dict:
+    return {"a": rng.normal(size=n), "b": rng.exponential(size=n), "d": rng.gamma(2.0, size=n),
+            "c": rng.choice(list("wxyz"), n).tolist(), "z": (rng.random(n) < 0.3).tolist()}
+
+
 def test_same_distribution_drifts_near_the_nominal_rate_and_shifts_are_caught():
     """KS, chi-squared and z at 5%: count false alarms over many seeds (3-sigma binomial band).
     Sizes 400 and 373 keep the KS lattice fine, so its exact test's size is close to 5%."""
     alarms = trials = 0
     for seed in range(150):
         rng = np.random.default_rng(1000 + seed)
-        data = lambda n: {"a": rng.normal(size=n), "b": rng.exponential(size=n),  # noqa: E731
-                          "d": rng.gamma(2.0, size=n), "c": rng.choice(list("wxyz"), n).tolist(),
-                          "z": (rng.random(n) < 0.3).tolist()}
-        report = _drift(data(400), data(373))
+        report = _drift(_mixed(rng, 400), _mixed(rng, 373))
         alarms += sum(bool(f.drifted) for f in report.features)
         trials += len(report.features)
     rate = alarms / trials

@@ -11,7 +11,12 @@ import pytest
 
 from stead.errors import InvalidParameter
 from stead.monitoring.drift import detect_drift
-from stead.monitoring.multivariate import PCAModel, fit_pca, multivariate_drift, reconstruction_errors
+from stead.monitoring.multivariate import (
+    PCAModel,
+    fit_pca,
+    multivariate_drift,
+    reconstruction_errors,
+)
 from stead.monitoring.reference import ReferenceStats, compute_reference
 
 

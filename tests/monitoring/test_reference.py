@@ -118,7 +118,7 @@ def test_dictionary_and_bool_columns_are_categorical():
 
 
 def test_inputs_read_alike(tmp_path):
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     t = _table(3000).drop_columns(["when"])
     pq.write_table(t, tmp_path / "t.parquet", row_group_size=700)
     pq.write_table(t.slice(0, 1000), tmp_path / "a.parquet")

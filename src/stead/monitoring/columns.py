@@ -249,7 +249,7 @@ class _Lookup:
             return np.searchsorted(self.edges, x, side="right")
         cell = (x - self.lo) * self.scale
         np.clip(cell, -1.0, self.CELLS, out=cell)
-        idx = self.table[cell.astype(np.intp) + 1]
+        idx: np.ndarray = self.table[cell.astype(np.intp) + 1]
         miss = np.flatnonzero(idx < 0)
         if len(miss):
             idx[miss] = np.searchsorted(self.edges, x[miss], side="right")

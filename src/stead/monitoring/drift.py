@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from stead.errors import InvalidParameter
-from stead.monitoring.columns import Columns, column_kind, open_columns, take, type_family
+from stead.monitoring.columns import (
+    Columns,
+    column_kind,
+    open_columns,
+    take,
+    type_family,
+)
 from stead.monitoring.current import (
     CategoricalSummary,
     NumericSummary,
@@ -257,7 +263,7 @@ def _ks(ref: NumericColumn, s: NumericSummary) -> tuple[float, float]:
         r = ks_2samp(np.asarray(ref.values), s.raw)
         return float(r.pvalue), float(r.statistic)
     assert s.le is not None and s.lt is not None
-    u, c = np.unique(np.asarray(ref.values), return_counts=True)
+    _, c = np.unique(np.asarray(ref.values), return_counts=True)
     d = ks_statistic(np.cumsum(c) / ref.count, s.le, s.lt, s.count)
     return ks_pvalue(d, ref.count, s.count), d
 

@@ -13,6 +13,8 @@ Live performance per window and variant (``performance_by_window``), estimated
 performance while labels lag (``fit_cbpe``, ``estimate_by_window``), the canary judge
 (``latency_check``, ``error_rate_check``, ``accuracy_check``, ``prediction_drift_check``,
 ``canary_verdict``) and the A/B verdict (``ab_report``) are pure functions over arrays too.
+Labels that arrive later (``log_labels``) join the prediction log by request id, and
+``live_performance`` scores a deployment's log per window and variant.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
         latency_check,
         prediction_drift_check,
     )
+    from stead.monitoring.labels import LabelReceipt, log_labels
+    from stead.monitoring.live import live_performance
     from stead.monitoring.multivariate import MultivariateDrift, PCAModel
     from stead.monitoring.performance import (
         PerformanceRecord,
@@ -74,6 +78,9 @@ __all__ = [
     "canary_verdict",
     "ABReport",
     "ab_report",
+    "LabelReceipt",
+    "log_labels",
+    "live_performance",
 ]
 
 _LAZY = {
@@ -102,6 +109,9 @@ _LAZY = {
     "canary_verdict": "stead.monitoring.judge",
     "ABReport": "stead.monitoring.abtest",
     "ab_report": "stead.monitoring.abtest",
+    "LabelReceipt": "stead.monitoring.labels",
+    "log_labels": "stead.monitoring.labels",
+    "live_performance": "stead.monitoring.live",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

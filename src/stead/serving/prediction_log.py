@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-__all__ = ["PredictionLog", "read_prediction_log", "SCHEMA_FIELDS"]
+__all__ = ["PredictionLog", "read_prediction_log", "prediction_log_files", "SCHEMA_FIELDS"]
 
 log = logging.getLogger("stead.serving")
 SCHEMA_FIELDS = ("time", "deployment", "variant", "model_version", "protocol", "request_id", "latency_ms",
@@ -113,22 +113,32 @@ class PredictionLog:
         self.flush()
 
 
+def prediction_log_files(store: Any, deployment: str, *, first_day: str | None = None,
+                         last_day: str | None = None) -> list[str]:
+    """The paths of ``deployment``'s prediction log files, oldest day first, optionally only
+    the ``date=YYYY-MM-DD`` folders from ``first_day`` to ``last_day``. The ``labels`` folder
+    beside the days (``stead.monitoring.labels``) is not part of the log and is skipped."""
+    root = f"prediction-logs/{deployment}"
+    if not store.exists(root):
+        return []
+    files = []
+    for day in store.list(root):
+        name = day.path.rstrip("/").rsplit("/", 1)[-1]
+        if not day.is_dir or not name.startswith("date="):
+            continue
+        if (first_day and name[5:] < first_day) or (last_day and name[5:] > last_day):
+            continue
+        for info in store.list(f"{root}/{name}"):
+            full = info.path if info.path.startswith(root) else f"{root}/{name}/{info.path}"
+            if not info.is_dir and full.endswith(".parquet"):
+                files.append(full)
+    return sorted(files)
+
+
 def read_prediction_log(store: Any, deployment: str) -> Any:
     """Every logged prediction of ``deployment`` as one pyarrow Table (for monitoring and tests)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = []
-    root = f"prediction-logs/{deployment}"
-    if not store.exists(root):
-        return pa.table({f: [] for f in SCHEMA_FIELDS})
-    stack = [root]
-    while stack:
-        path = stack.pop()
-        for info in store.list(path):
-            full = info.path if info.path.startswith(root) else f"{path}/{info.path}"
-            if info.is_dir:
-                stack.append(full)
-            elif full.endswith(".parquet"):
-                tables.append(pq.read_table(io.BytesIO(store.get_bytes(full))))
+    tables = [pq.read_table(io.BytesIO(store.get_bytes(path))) for path in prediction_log_files(store, deployment)]
     return pa.concat_tables(tables) if tables else pa.table({f: [] for f in SCHEMA_FIELDS})

@@ -221,7 +221,8 @@ def write_rules(path: str | os.PathLike[str], text: str) -> Path:
     the same folder, renamed over ``path``."""
     target = Path(path)
     if target.is_dir():
-        raise InvalidParameter(f"{target} is a folder: name the rule file to write, for example {target / 'stead.rules.yml'}")
+        raise InvalidParameter(f"{target} is a folder: name the rule file to write, for example "
+                               f"{target / 'stead.rules.yml'}")
     if not target.parent.is_dir():
         raise InvalidParameter(f"folder {target.parent} does not exist: create it first")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

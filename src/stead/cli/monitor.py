@@ -194,7 +194,8 @@ def _show_drift(report: Any, ref_label: str, cur_label: str, as_json: bool) -> N
     from stead.cli.output import console, print_json, print_table
 
     if as_json:
-        print_json({"reference": ref_label, "current": cur_label, **report.to_json()})
+        print_json({"reference": ref_label, "current": cur_label, **report.to_json(),
+                    "schema_violations": [v.message for v in report.schema_violations]})
         return
     rows = []
     for f in [*report.features, *([report.prediction] if report.prediction else [])]:

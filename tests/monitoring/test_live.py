@@ -188,11 +188,13 @@ def test_a_window_without_traffic_says_no_data(settings, deployment, clock):
     assert all(v is None for r in records for v in r.metrics.values())
 
 
-def test_failed_requests_are_not_scored(settings, deployment, clock):
+def test_failed_requests_and_shadows_are_not_scored(settings, deployment, clock):
     log = PredictionLog(deployment, "churn", flush_s=3600)
     clock.now = T0 + 1
     log.record("primary", "1", "v2", "ok", 0.001, {"x": [1.0]}, {"predict": np.array([1])})
     log.record("canary", "2", "shadow", None, 0.001, {"x": [1.0]}, {"error": "boom"}, shadow=True, status=500)
+    log.record("canary", "2", "shadow", None, 0.001, {"x": [1.0]}, {"predict": np.array([0])}, shadow=True)
+    log.record("primary", "1", "v2", "refused", 0.001, {"x": [1.0]}, {"predict": np.array([0])}, status=400)
     log.close()
     log_labels("churn", {"ok": 1}, settings=settings)
     records = live_performance("churn", window=HOUR, start=T0, end=T0 + HOUR, settings=settings)
@@ -206,3 +208,43 @@ def test_unknown_deployment_and_bad_ranges(settings, deployment):
         live_performance("churn", window=0, settings=settings)
     with pytest.raises(InvalidParameter, match="time range is empty"):
         live_performance("churn", window=HOUR, start=T0, end=T0, settings=settings)
+
+
+def _stead(settings, *args):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STEAD_HOME": str(settings.home), "STEAD_STORE_URL": settings.resolved_store_url,
+           "STEAD_ARTIFACTS_URL": settings.resolved_artifacts_url, "STEAD_TRACKING_URI": ""}
+    return subprocess.run([sys.executable, "-c", "from stead.cli.main import run; run()", "monitor", *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_stead_monitor_labels_and_performance_from_the_shell(settings, deployment, tmp_path):
+    import json
+
+    log = PredictionLog(deployment, "churn", flush_s=3600)
+    for i in range(4):
+        log.record("primary", "1", "v2", f"r{i}", 0.001, {"x": [1.0]},
+                   {"predict": np.array([i % 2]), "predict_proba": np.array([[0.6, 0.4] if i % 2 == 0 else [0.3, 0.7]])})
+    log.close()
+    csv = tmp_path / "labels.csv"
+    csv.write_text("request_id,label\nr0,0\nr1,1\nr2,1\nghost,1\n")
+    done = _stead(settings, "labels", "churn", str(csv))
+    assert done.returncode == 0, done.stderr
+    assert "logged 4 labels for churn: 3 matched, 1 unknown" in done.stdout and "ghost" in done.stdout
+    lines = tmp_path / "more.jsonl"
+    lines.write_text('{"request_id": "r3", "label": 1}\n')
+    assert json.loads(_stead(settings, "labels", "churn", str(lines), "--json").stdout)["matched"] == 1
+
+    shown = json.loads(_stead(settings, "performance", "churn", "--window", "1h", "--since", "2h", "--json").stdout)
+    realized = [r for r in shown if not r["estimated"] and r["n"]]
+    assert {r["variant"] for r in realized} == {"primary"}  # two windows if the rows straddle an hour
+    assert sum(r["n"] for r in realized) == 4 and sum(r["n"] * r["metrics"]["accuracy"] for r in realized) == 3
+    table = _stead(settings, "performance", "churn", "--since", "2h")
+    assert table.returncode == 0 and "live performance of churn" in table.stdout and "realized" in table.stdout
+    missing = _stead(settings, "labels", "nope", str(csv))
+    assert missing.returncode != 0 and "Deployment 'nope' does not exist" in missing.stderr
+    bad = _stead(settings, "performance", "churn", "--window", "soon")
+    assert bad.returncode != 0 and "not a duration" in bad.stderr

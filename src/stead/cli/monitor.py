@@ -219,3 +219,168 @@ def _show_drift(report: Any, ref_label: str, cur_label: str, as_json: bool) -> N
                   f"{mv.upper:.4g}: {'drift' if mv.drifted else 'no drift'}", highlight=False)
     for v in report.schema_violations:
         out.print(f"schema violation: {v.message}", highlight=False)
+
+
+# ---- labels and live performance --------------------------------------------------------------
+@app.command("labels")
+def labels(
+    deployment: str = typer.Argument(..., help="The deployment whose predictions the labels belong to."),
+    file: str = typer.Argument(..., help="CSV, Parquet, JSON ({request_id: label} or a list of records) or JSON "
+                               "lines, with request_id and label columns."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Log labels that arrived for a deployment's predictions, joined later by request id.
+
+    Example: stead monitor labels churn labels.csv
+    """
+    from stead.cli.common import settings
+    from stead.monitoring import log_labels
+
+    receipt = log_labels(deployment, _read_labels(file), settings=settings())
+    if as_json:
+        from stead.cli.output import print_json
+
+        print_json(receipt.to_json())
+        return
+    unknown = ""
+    if receipt.unknown:
+        shown = ", ".join(receipt.unknown_ids) + (" ..." if receipt.unknown > len(receipt.unknown_ids) else "")
+        unknown = f" (not in the prediction log yet, kept for when they are: {shown})"
+    typer.echo(f"logged {receipt.received} labels for {deployment}: {receipt.matched} matched, "
+               f"{receipt.unknown} unknown{unknown}")
+
+
+def _read_labels(file: str) -> dict[str, Any]:
+    """A file of labels as {request_id: label} (a later row for the same id wins)."""
+    import json
+    from pathlib import Path
+
+    from stead.errors import InvalidParameter, NotFound
+    from stead.monitoring.labels import labels_from_records
+
+    path = Path(file)
+    if not path.is_file():
+        raise NotFound(f"Label file {file} does not exist")
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        text = path.read_text()
+        try:
+            data = ([json.loads(line) for line in text.splitlines() if line.strip()] if suffix != ".json"
+                    else json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InvalidParameter(f"Label file {file} is not valid JSON: {exc}") from None
+        if isinstance(data, dict) and "labels" in data:
+            data = data["labels"]
+        return dict(data) if isinstance(data, dict) else labels_from_records(data if isinstance(data, list) else [data])
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise InvalidParameter(f"Label file {file}: use .csv, .parquet, .json or .jsonl")
+    import pyarrow as pa
+
+    if suffix == ".csv":
+        import pyarrow.csv as pcsv
+
+        table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types={"request_id": pa.string()}))
+    else:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+    missing = [c for c in ("request_id", "label") if c not in table.column_names]
+    if missing:
+        raise InvalidParameter(f"Label file {file} has no {' or '.join(missing)} column; it has "
+                               f"{', '.join(table.column_names)}")
+    ids = [None if v is None else str(v) for v in table.column("request_id").to_pylist()]
+    return labels_from_records({"request_id": i, "label": v} for i, v in zip(ids, table.column("label").to_pylist()))
+
+
+@app.command("performance")
+def performance(
+    deployment: str = typer.Argument(..., help="The deployment to measure."),
+    window: str = typer.Option("1h", "--window", "-w", help="Window length: 15m, 1h, 1d."),
+    since: str = typer.Option("24h", "--since", help="How far back (a duration such as 24h or 7d) or a UTC time "
+                              "(2026-12-01T00:00)."),
+    until: str | None = typer.Option(None, "--until", help="End of the range (a UTC time; default now)."),
+    task: str | None = typer.Option(None, "--task", help="classification or regression (default: from the "
+                                    "predictions)."),
+    output: str | None = typer.Option(None, "--output", help="The logged output holding the prediction (default: "
+                                      "the only one, or predict)."),
+    positive: str = typer.Option("1", "--positive", help="The positive class for F1, ROC AUC and estimates."),
+    reference: str | None = typer.Option(None, "--reference", help="Calibrate estimates on this range instead "
+                                         "(START..END, UTC times)."),
+    estimate: bool = typer.Option(True, "--estimate/--no-estimate", help="Estimate (CBPE) where labels lag."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Live performance of a deployment per window and variant, from its prediction log and labels.
+
+    Where labels lag, an estimated row (CBPE, from the logged probabilities) stands beside the
+    realized one; a window without traffic or labels says no data.
+
+    Example: stead monitor performance churn --window 1h --since 24h
+    """
+    import time
+
+    from stead.cli.common import settings
+    from stead.monitoring import live_performance
+    from stead.monitoring.sources import parse_window
+
+    end = _when(until) if until else time.time()
+    start = _when(since) if _looks_like_time(since) else end - parse_window(since)
+    ref = None
+    if reference is not None:
+        first, sep, last = reference.partition("..")
+        if not sep:
+            from stead.errors import InvalidParameter
+
+            raise InvalidParameter(f"--reference {reference!r} must be START..END (UTC times)")
+        ref = (_when(first), _when(last))
+    records = live_performance(deployment, window=parse_window(window), start=start, end=end, settings=settings(),
+                               task=task, output=output, positive=_value(positive), reference=ref,
+                               estimate=estimate)
+    if as_json:
+        from stead.cli.output import print_json
+
+        print_json([r.to_json() for r in records])
+        return
+    _show_performance(deployment, records)
+
+
+def _show_performance(deployment: str, records: list[Any]) -> None:
+    from datetime import datetime, timezone
+
+    from stead.cli.output import print_table
+
+    names = list(records[0].metrics) if records else ["accuracy", "f1", "roc_auc"]
+    rows = []
+    for r in records:
+        start = datetime.fromtimestamp(r.start, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        kind = "estimated" if r.estimated else ("no data" if r.n == 0 else "realized")
+        rows.append((start, r.variant or "", r.extra.get("rows", r.n), r.n, *(r.metrics.get(m) for m in names), kind))
+    print_table(f"live performance of {deployment} (UTC windows)", ["window", "variant", "rows", "labelled", *names,
+                                                                    ""], rows)
+
+
+def _looks_like_time(text: str) -> bool:
+    return "-" in text or ":" in text or "T" in text
+
+
+def _when(text: str) -> float:
+    """A UTC time (ISO 8601, ``Z`` or an offset allowed) in seconds since the epoch."""
+    from datetime import datetime, timezone
+
+    from stead.errors import InvalidParameter
+
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(f"{text!r} is not a time: write it like 2026-12-01T00:00 (UTC)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _value(text: str) -> Any:
+    """``1`` -> 1, ``true`` -> True, ``yes`` -> "yes": the positive class as the labels spell it."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return value if isinstance(value, (int, float, bool, str)) else text

@@ -9,8 +9,9 @@ variant (``performance_by_window``).
   ``predict`` when there are several (``output=`` names another). Probabilities come from
   ``predict_proba`` when the request asked for them (``probabilities=`` names another): the
   positive class's column for a binary model, one column per class for a multiclass one.
-- Only answered requests count (status 200); a request of several rows gives several
-  predictions, scored against a label per row.
+- Only answered requests count (status 200), and not shadows' (the log gives a shadow's
+  answer no request id to label); a request of several rows gives several predictions,
+  scored against a label per row.
 - Realized records carry ``extra["rows"]`` (traffic) beside ``n`` (rows with a label). A
   window without traffic is a "no data" record (``n == 0``, no metric).
 - When labels lag (a window has rows without one), a binary classifier that logged
@@ -136,7 +137,8 @@ def read_predictions(
     artifacts: Any, deployment: str, start: float, end: float, *, output: str | None = None,
     probabilities: str | None = None,
 ) -> LoggedPredictions:
-    """The answered predictions of ``deployment`` logged in ``[start, end)``, with labels."""
+    """The answered predictions of ``deployment`` logged in ``[start, end)`` (shadows left
+    out), with their labels."""
     import msgspec
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -151,13 +153,14 @@ def read_predictions(
     variants: list[Any] = []
     request_ids: list[Any] = []
     outputs: list[bytes] = []
-    columns = ["time", "variant", "request_id", "outputs", "status"]
+    columns = ["time", "variant", "request_id", "outputs", "status", "shadow"]
     low, high = int(start * 1e6), int(end * 1e6)
     for path in files:
         table = pq.read_table(io.BytesIO(artifacts.get_bytes(path)), columns=columns)
         micros = pc.cast(table.column("time"), "int64")
         keep = pc.and_(pc.and_(pc.greater_equal(micros, low), pc.less(micros, high)),
-                       pc.equal(table.column("status"), 200))
+                       pc.and_(pc.equal(table.column("status"), 200),
+                               pc.invert(pc.fill_null(table.column("shadow"), False))))
         table = table.filter(keep)
         times += (pc.cast(table.column("time"), "int64").to_numpy() / 1e6).tolist()
         variants += table.column("variant").to_pylist()

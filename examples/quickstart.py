@@ -8,6 +8,7 @@ Each step of the lifecycle that stead covers adds itself here.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -158,10 +159,39 @@ def main() -> None:
     serve_and_ask(X_test[:3])
 
     print()
+    print("7. Monitoring: has next month's data drifted from what churn@production was trained on?")
+    check_drift(HERE / "data" / "customers_next_month.csv")
+
+    print()
     print(f"Where to look (from {Path.cwd()}{_activate_hint()}):")
     for command in where_to_look(best.info.run_id, first.run_id):
         print(f"   {command}")
     print(f"   metadata store: {client.settings.resolved_store_url}")
+
+
+def check_drift(path: Path) -> None:
+    """Write a month of newer, pricier customers and compare it with the training data's
+    reference statistics (computed from data:/customers@1, the run's input, and stored)."""
+    import subprocess
+    import sys
+
+    from churn.customers import make_customers
+
+    later = make_customers(1000, seed=8)
+    later["monthly_charges"] += 25
+    later["tenure_months"] = (later["tenure_months"] // 3).clip(lower=1)
+    later.to_csv(path, index=False)
+    command = ["monitor", "drift", "--reference", "churn@production", "--current", os.path.relpath(path)]
+    print(f"   stead {' '.join(command)}")
+    done = subprocess.run([sys.executable, "-m", "stead.cli", *command, "--json"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"stead monitor drift failed: {done.stderr}")
+    report = json.loads(done.stdout)
+    for feature in report["features"]:
+        print(f"   {feature['column']:<17} {feature['test']:<13} {feature['score']:.3f} "
+              f"(threshold {feature['threshold']})  {'drifted' if feature['drifted'] else 'ok'}")
+    verdict = "drifted" if report["dataset_drift"] else "no drift"
+    print(f"   dataset: {verdict} ({report['drifted_features']} of {report['tested_features']} features)")
 
 
 def where_to_look(best_run_id: str, pipeline_run_id: str) -> list[str]:

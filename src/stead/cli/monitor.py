@@ -103,8 +103,7 @@ def reference(
     else:
         source = data or references.training_dataset(version)
         if source is None:
-            references.get(store, version.name, version.version)  # raises, saying how to make them
-            raise AssertionError("unreachable")
+            raise references.missing(version.name, version.version)
         with _reading(source):
             stored = references.compute_and_store(store, version.name, version.version, source,
                                                   signature=version.signature, prediction=prediction,

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from stead.registry.records import ModelVersion
 
 __all__ = ["StoredReference", "model_uri", "resolve_version", "signature_features", "training_dataset",
-           "compute_and_store", "get", "find", "ensure", "remove", "drift_reference"]
+           "compute_and_store", "get", "find", "ensure", "missing", "remove", "drift_reference"]
 
 _T = reference_stats
 _SHORT_VERSION = re.compile(r"^(?P<name>[^/@]+)@(?P<version>\d+)$")
@@ -188,11 +188,16 @@ def get(store: Store, name: str, version: int, *, data_hint: str | None = None) 
     """The stored reference statistics of ``name``/``version``; NotFound says how to make them."""
     found = find(store, name, version)
     if found is None:
-        data = data_hint or "data:/<dataset>@<version>"
-        raise NotFound(f"Model version {name}/{version} has no reference statistics; compute them from the data "
-                       f"it was trained on: stead monitor reference {name}@{version} --data {data} "
-                       "(a dataset version or a Parquet/CSV file)")
+        raise missing(name, version, data_hint=data_hint)
     return found
+
+
+def missing(name: str, version: int, *, data_hint: str | None = None) -> NotFound:
+    """The error for a version without reference statistics: it says how to make them."""
+    data = data_hint or "data:/<dataset>@<version>"
+    return NotFound(f"Model version {name}/{version} has no reference statistics; compute them from the data "
+                    f"it was trained on: stead monitor reference {name}@{version} --data {data} "
+                    "(a dataset version or a Parquet/CSV file)")
 
 
 def ensure(store: Store, version: "ModelVersion", *, settings: "Settings | None" = None,
@@ -204,7 +209,7 @@ def ensure(store: Store, version: "ModelVersion", *, settings: "Settings | None"
         return found
     dataset = training_dataset(version)
     if dataset is None:
-        return get(store, version.name, version.version)  # raises, saying how
+        raise missing(version.name, version.version)
     return compute_and_store(store, version.name, version.version, dataset, signature=version.signature,
                              settings=settings, user_id=user_id)
 

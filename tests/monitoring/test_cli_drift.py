@@ -128,7 +128,7 @@ def test_reference_command_stores_and_shows(project: Project) -> None:
     assert json.loads(from_file.stdout)["features"] == ["tenure_months", "monthly_charges"]  # its signature
 
 
-def test_bad_input_is_one_clear_line(project: Project, tmp_path: Path) -> None:
+def test_bad_input_is_one_clear_line(project: Project) -> None:
     unknown = stead_cli(project, "monitor", "drift", "-r", "nosuch@1", "-c", "data/same.parquet")
     assert unknown.returncode != 0 and "RESOURCE_DOES_NOT_EXIST" in unknown.stderr and "nosuch" in unknown.stderr
     assert "Traceback" not in unknown.stderr
@@ -224,3 +224,30 @@ def test_drift_of_what_a_served_model_saw(project: Project) -> None:
 
     unknown = stead_cli(project, "monitor", "drift", "-r", "churn@1", "--deployment", "nosuch")
     assert unknown.returncode != 0 and "Deployment 'nosuch' does not exist" in unknown.stderr
+
+
+def test_logged_request_shapes_become_columns() -> None:
+    """Columnar inputs (what `stead serve` writes), records and positional rows; one output
+    becomes the prediction column; rows without a column are missing there."""
+    import pyarrow as pa
+
+    from stead.monitoring.sources import decode_requests
+
+    logged = pa.table({
+        "time": pa.array([1_000_000, 2_000_000, 3_000_000], pa.timestamp("us", tz="UTC")),
+        "request_id": ["a", "b", "c"], "variant": ["primary"] * 3, "model_version": ["1"] * 3,
+        "inputs": [json.dumps({"age": [30, 41], "plan": ["basic", "pro"]}),
+                   json.dumps([{"age": 52, "plan": "plus"}]),
+                   json.dumps([[63, "basic"]])],
+        "outputs": [json.dumps({"predict": [0, 1]}), json.dumps({"predict": [1]}), json.dumps({"predict": [0]})],
+    })
+    table = decode_requests(logged, prediction="churned", names=["age", "plan"])
+    assert table.column("age").to_pylist() == [30, 41, 52, 63]
+    assert table.column("plan").to_pylist() == ["basic", "pro", "plus", "basic"]
+    assert table.column("churned").to_pylist() == [0, 1, 1, 0]
+    assert table.column("request_id").to_pylist() == ["a", "a", "b", "c"]
+    unnamed = decode_requests(logged.slice(2), names=None)
+    assert unnamed.column_names[:3] == ["0", "1", "predict"]
+    partial = decode_requests(logged.slice(0, 2).set_column(
+        4, "inputs", pa.array([json.dumps({"age": [1]}), json.dumps({"plan": ["pro"]})])))
+    assert partial.column("age").to_pylist() == [1, None] and partial.column("plan").to_pylist() == [None, "pro"]

@@ -169,6 +169,7 @@ def read_window(artifacts: Any, deployment: str, start: float, end: float, *,
                 t = pc.cast(table.column("time"), pa.timestamp("us", tz="UTC")).cast(pa.int64())
                 keep = pc.and_(pc.greater_equal(t, int(start * 1e6)), pc.less(t, int(end * 1e6)))
                 keep = pc.and_(keep, pc.invert(pc.fill_null(table.column("shadow"), False)))
+                keep = pc.and_(keep, pc.equal(pc.fill_null(table.column("status"), 200), 200))  # answered ones
                 if variant is not None:
                     keep = pc.and_(keep, pc.equal(table.column("variant"), variant))
                 table = table.filter(keep)

@@ -201,8 +201,10 @@ class Handlers:
             variant = live[0] if len(live) == 1 else None
         self.metrics.request(variant.version if variant else "", variant.name if variant else "", protocol,
                              status, seconds)
-        if self.log is not None and variant is not None and status == 200:
-            self.log.record(variant.name, variant.version, protocol, request_id, seconds, inputs, outputs)
+        if self.log is not None and variant is not None:
+            # a failed request is logged too (its status, no outputs): a canary analysis counts the errors
+            self.log.record(variant.name, variant.version, protocol, request_id, seconds, inputs, outputs,
+                            status=status)
 
     # ---- V2 inference ----------------------------------------------------------------
     async def v2_infer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -105,3 +105,17 @@ def test_label_records_later_record_wins():
     assert labels_from_records([{"request_id": "a", "label": 1}, {"request_id": "a", "label": 0}]) == {"a": 0}
     with pytest.raises(InvalidParameter, match="label record 1"):
         labels_from_records([{"request_id": "a", "label": 1}, {"id": "b"}])
+
+
+def test_matching_looks_at_the_recent_days_of_the_log_only(settings, churn):
+    receipt = log_labels("churn", {"r0": 1}, settings=settings, match_days=0)  # today's folder still counts
+    assert receipt.matched == 1
+    moved = [p for p in churn.list("prediction-logs/churn") if p.is_dir and "date=" in p.path]
+    assert len(moved) == 1
+    old = "prediction-logs/churn/date=2020-01-01"
+    for f in churn.list(moved[0].path):
+        churn.put_bytes(churn.get_bytes(f.path), f"{old}/{f.path.rsplit('/', 1)[-1]}")
+        churn.delete(f.path)
+    receipt = log_labels("churn", {"r0": 0}, settings=settings)
+    assert (receipt.matched, receipt.unknown) == (0, 1)  # six years back is past the 30 days matched
+    assert read_labels(churn, "churn")[("r0", 0)] == 0  # and still kept

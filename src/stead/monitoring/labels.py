@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["LabelReceipt", "log_labels", "write_labels", "read_labels", "labels_from_records", "logged_request_ids"]
 
 UNKNOWN_SHOWN = 20  # unknown request ids named in a receipt (all are counted)
+MATCH_DAYS = 30  # how many days of the prediction log a batch is matched against
 _MAX_ID = 256
 
 
@@ -70,11 +71,14 @@ def labels_root(deployment: str) -> str:
     return f"prediction-logs/{deployment}/labels"
 
 
-def log_labels(deployment: str, labels: Mapping[str, Any], *, settings: Settings | None = None) -> LabelReceipt:
+def log_labels(deployment: str, labels: Mapping[str, Any], *, settings: Settings | None = None,
+               match_days: int = MATCH_DAYS) -> LabelReceipt:
     """Store ``labels`` (request id -> label) for ``deployment``'s predictions; see the module
     docstring. ``NotFound`` for a deployment that does not exist, ``InvalidParameter`` for a
     label that is not a number, a string or a boolean (or a list of them), before anything
-    is written."""
+    is written. The receipt's ``matched`` counts request ids found in the last
+    ``match_days`` days of the log (reading its ``request_id`` column), so that a batch
+    costs the same after a year of traffic as after a week."""
     from stead.artifacts import open_artifact_store
     from stead.config import load_settings
     from stead.store import open_store
@@ -83,12 +87,13 @@ def log_labels(deployment: str, labels: Mapping[str, Any], *, settings: Settings
     store = open_store(settings.resolved_store_url)
     try:
         artifacts = open_artifact_store(settings.resolved_artifacts_url, settings.aws)
-        return write_labels(store, artifacts, deployment, labels)
+        return write_labels(store, artifacts, deployment, labels, match_days=match_days)
     finally:
         store.dispose()
 
 
-def write_labels(store: Any, artifacts: Any, deployment: str, labels: Mapping[str, Any]) -> LabelReceipt:
+def write_labels(store: Any, artifacts: Any, deployment: str, labels: Mapping[str, Any], *,
+                 match_days: int = MATCH_DAYS) -> LabelReceipt:
     """``log_labels`` on an open metadata store and artifact store (what the server calls)."""
     from stead.serving.deployments import Deployments
 
@@ -99,7 +104,7 @@ def write_labels(store: Any, artifacts: Any, deployment: str, labels: Mapping[st
     kind = _kind(values)
     if not ids:
         return LabelReceipt(deployment, 0, 0, 0, 0)
-    known = logged_request_ids(artifacts, deployment)
+    known = logged_request_ids(artifacts, deployment, since=time.time() - match_days * 86400)
     unknown = [rid for rid in labels if rid not in known]
     path = _write(artifacts, deployment, ids, rows, values, kind)
     return LabelReceipt(deployment, len(labels), len(labels) - len(unknown), len(unknown), len(values),
@@ -172,7 +177,7 @@ def _write(artifacts: Any, deployment: str, ids: list[str], rows: list[int], val
     })
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
-    day = dt.datetime.fromtimestamp(now_ns / 1e9, dt.timezone.utc).strftime("%Y-%m-%d")
+    day = _day(now_ns / 1e9)
     # names sort by time, so "a later label wins" is the order of the files
     path = f"{labels_root(deployment)}/date={day}/{now_ns:020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
     artifacts.put_bytes(buf.getvalue(), path)
@@ -200,9 +205,7 @@ def read_labels(artifacts: Any, deployment: str, *, since: float | None = None) 
     after their predictions, so a window's labels are never older than the window."""
     import pyarrow.parquet as pq
 
-    first_day = None
-    if since is not None:
-        first_day = dt.datetime.fromtimestamp(since - 86400, dt.timezone.utc).strftime("%Y-%m-%d")
+    first_day = None if since is None else _day(since - 86400)
     latest: dict[str, dict[int, Any]] = {}
     for path in label_files(artifacts, deployment, first_day=first_day):
         table = pq.read_table(io.BytesIO(artifacts.get_bytes(path)), columns=["request_id", "row", "label"])
@@ -214,14 +217,20 @@ def read_labels(artifacts: Any, deployment: str, *, since: float | None = None) 
     return {(rid, row): label for rid, rows in latest.items() for row, label in rows.items()}
 
 
-def logged_request_ids(artifacts: Any, deployment: str) -> set[str]:
-    """The request ids in ``deployment``'s prediction log (its ``request_id`` column only)."""
+def logged_request_ids(artifacts: Any, deployment: str, *, since: float | None = None) -> set[str]:
+    """The request ids in ``deployment``'s prediction log (its ``request_id`` column only),
+    from the day folders of ``since`` (seconds since the epoch) on, when given."""
     import pyarrow.parquet as pq
 
     from stead.serving.prediction_log import prediction_log_files
 
+    first_day = None if since is None else _day(since)
     ids: set[str] = set()
-    for path in prediction_log_files(artifacts, deployment):
+    for path in prediction_log_files(artifacts, deployment, first_day=first_day):
         column = pq.read_table(io.BytesIO(artifacts.get_bytes(path)), columns=["request_id"]).column(0)
         ids.update(v for v in column.to_pylist() if v is not None)
     return ids
+
+
+def _day(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d")

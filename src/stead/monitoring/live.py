@@ -187,10 +187,13 @@ def read_predictions(
             pred.append(value)
             lab.append(labels.get((rid, row)) if rid is not None else None)
             proba.append(scores[row] if has_proba else None)
-    return LoggedPredictions(
-        np.asarray(ts, dtype=float), np.asarray(var, dtype=object), _array(pred), np.asarray(lab, dtype=object),
-        np.asarray(proba, dtype=float) if has_proba and proba else None,
-    )
+    try:
+        scores_array = np.asarray(proba, dtype=float) if has_proba and proba else None
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"the logged {probabilities or _PROBA!r} are not one number or one row of class"
+                               " probabilities per prediction, of one width") from None
+    return LoggedPredictions(np.asarray(ts, dtype=float), np.asarray(var, dtype=object), _array(pred),
+                             np.asarray(lab, dtype=object), scores_array)
 
 
 def _column(out: Any, output: str | None) -> list[Any]:

@@ -216,6 +216,9 @@ def test_schema_violations_are_reported_not_raised():
     assert len(report.schema_violations) == 3
     widened = _drift({"n": np.arange(600)}, {"n": np.arange(600, dtype=float)}).feature("n")
     assert widened.status == "ok"  # int64 -> double is the same kind of column
+    codes = pa.array([1, 2, 3] * 200).dictionary_encode()  # a pandas categorical of numbers
+    same = _drift({"k": codes}, {"k": pa.array([1, 2, 3] * 50).dictionary_encode()}).feature("k")
+    assert (same.status, same.test, same.drifted) == ("ok", "chisquare", False)
 
 
 def test_empty_window_and_empty_column_say_no_data():

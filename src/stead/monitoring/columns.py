@@ -8,8 +8,8 @@ of it, for files) is all the memory they need, however wide or long the data is.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +19,8 @@ from stead.errors import InvalidParameter, NotFound
 
 __all__ = ["Columns", "open_columns", "column_kind", "type_family", "finite_slices", "category_counts", "take",
            "bin_index"]
+
+T = TypeVar("T")
 
 # Numeric work is done on slices of at most this many values (cache-friendly, bounded memory).
 SLICE = 1 << 20
@@ -59,21 +61,16 @@ class Columns:
         """All of one column's chunks, read now (one column in memory, never the table)."""
         return list(self.chunks(name))
 
-    def each(self, names: list[str]) -> Iterator[tuple[str, list[pa.Array]]]:
-        """``(name, chunks)`` for each of ``names``, reading the next column in a background
-        thread while the caller works on this one (Parquet decoding releases the GIL)."""
-        if not names:
-            return
+    def map(self, fn: Callable[[str, list[pa.Array]], T], names: list[str], *, workers: int = 2) -> list[T]:
+        """``[fn(name, chunks of name) for name in names]``, two columns at a time in threads:
+        Parquet decoding and most numpy work release the GIL, so a second core is used, and
+        memory is at most ``workers`` columns."""
+        if workers <= 1 or len(names) <= 1:
+            return [fn(name, self.column(name)) for name in names]
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(1, thread_name_prefix="stead-columns") as pool:
-            pending = pool.submit(self.column, names[0])
-            for i, name in enumerate(names):
-                chunks = pending.result()
-                if i + 1 < len(names):
-                    pending = pool.submit(self.column, names[i + 1])
-                yield name, chunks
-                del chunks
+        with ThreadPoolExecutor(workers, thread_name_prefix="stead-columns") as pool:
+            return list(pool.map(lambda name: fn(name, self.column(name)), names))
 
 
 def take(chunks: list[pa.Array], rows: np.ndarray) -> np.ndarray:
@@ -166,8 +163,8 @@ def type_family(dtype: pa.DataType) -> str:
     """What a type means for drift: ``numeric``, ``boolean``, ``string`` or ``other``. A column
     whose family differs between reference and current is a schema violation (int64 → double
     is not; number → string is)."""
-    if pa.types.is_dictionary(dtype):
-        return type_family(dtype.value_type)
+    if pa.types.is_dictionary(dtype):  # codes of categories, whatever the categories are
+        return "boolean" if pa.types.is_boolean(dtype.value_type) else "string"
     if column_kind(dtype) == "numeric":
         return "numeric"
     if pa.types.is_boolean(dtype):

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from stead.monitoring.columns import bin_index, category_counts, finite_slices
-from stead.monitoring.reference import DISTINCT_CAP, NumericColumn, histogram
+from stead.monitoring.reference import DISTINCT_CAP, Histogram, NumericColumn
 
 __all__ = ["NumericSummary", "CategoricalSummary", "summarize_numeric", "summarize_categorical", "RAW_CAP"]
 
@@ -55,7 +55,8 @@ def summarize_numeric(chunks: Iterator[pa.Array], ref: NumericColumn) -> Numeric
     uniq = np.unique(np.asarray(ref.values)) if ref.values is not None else None
     find_u = bin_index(uniq) if uniq is not None and len(uniq) else None
     known = np.asarray([v for v, _ in ref.value_counts]) if ref.value_counts is not None else None
-    s = NumericSummary(counts=np.zeros(len(edges) + 1, dtype=np.int64), offsets=np.zeros(len(edges) + 1))
+    s = NumericSummary()
+    hist = Histogram(edges) if len(edges) else None
     raw: list[np.ndarray] = []
     if uniq is not None:
         s.le = np.zeros(len(uniq), dtype=np.int64)
@@ -70,10 +71,8 @@ def summarize_numeric(chunks: Iterator[pa.Array], ref: NumericColumn) -> Numeric
             s.count += len(x)
             if s.count <= RAW_CAP:
                 raw.append(x)
-            if len(edges):
-                c, o = histogram([x], edges)
-                s.counts += c
-                s.offsets += o
+            if hist is not None:
+                hist.add(x)
             if find_u is not None and uniq is not None and s.le is not None and s.lt is not None:
                 right = find_u(x)  # number of reference values <= x
                 equal = (right > 0) & (uniq[np.maximum(right - 1, 0)] == x)
@@ -81,6 +80,8 @@ def summarize_numeric(chunks: Iterator[pa.Array], ref: NumericColumn) -> Numeric
                 s.le += np.bincount(right - equal, minlength=len(uniq) + 1)[:-1]
             if known is not None and s.at_values is not None:
                 _count_values(s, known, x)
+    if hist is not None:
+        s.counts, s.offsets = hist.counts, hist.offsets()
     s.raw = np.concatenate(raw) if s.count <= RAW_CAP and raw else (np.zeros(0) if s.count == 0 else None)
     if s.le is not None and s.lt is not None:
         s.le, s.lt = np.cumsum(s.le), np.cumsum(s.lt)

@@ -168,11 +168,18 @@ def detect_drift(reference: Any, current: Any, *, drift_share: float = 0.5, colu
         model = None  # a model column is missing or changed type: reported per column already
     at = sample_rows(cur.num_rows, PCA_ROWS, np.random.default_rng(seed)) if model else np.zeros(0, np.int64)
     results = {name: _violation(ref.columns[name], cur) for name in names}
+    wanted = () if model is None else model.columns
+
+    def one(name: str, chunks: list[Any]) -> tuple[FeatureDrift, np.ndarray | None]:
+        drift = column_drift(ref.columns[name], str(cur.arrow_type(name)), chunks)
+        return drift, take(chunks, at) if name in wanted else None
+
+    todo = [n for n, r in results.items() if r is None]
     sampled: dict[str, np.ndarray] = {}
-    for name, chunks in cur.each([n for n, r in results.items() if r is None]):
-        results[name] = column_drift(ref.columns[name], str(cur.arrow_type(name)), chunks)
-        if model is not None and name in model.columns:
-            sampled[name] = take(chunks, at)
+    for name, (drift, rows) in zip(todo, cur.map(one, todo)):
+        results[name] = drift
+        if rows is not None:
+            sampled[name] = rows
     if model is not None:
         for name in model.columns:
             if name not in sampled:

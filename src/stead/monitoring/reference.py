@@ -27,8 +27,8 @@ from stead.monitoring.columns import (
 )
 from stead.monitoring.multivariate import PCAModel, fit_pca
 
-__all__ = ["NumericColumn", "CategoricalColumn", "ReferenceStats", "compute_reference",
-           "SMALL_REFERENCE", "QUANTILES"]
+__all__ = ["NumericColumn", "CategoricalColumn", "ReferenceStats", "compute_reference", "Histogram",
+           "histogram", "sample_rows", "SMALL_REFERENCE", "QUANTILES"]
 
 SMALL_REFERENCE = 1000       # at most this many values: keep them, run exact tests
 DISTINCT_CAP = 1000          # distinct values are counted up to this (the cap means "at least")
@@ -173,16 +173,19 @@ def compute_reference(data: Any, *, prediction: str | None = None, columns: list
     numeric = [n for n in names if kinds[n] == "numeric" and n != prediction]
     fit = multivariate and len(numeric) >= 2 and src.num_rows >= 20
     at = sample_rows(src.num_rows, PCA_ROWS, rng) if fit else np.zeros(0, dtype=np.int64)
-    sampled: dict[str, np.ndarray] = {}
-    stats: dict[str, ColumnStats] = {}
-    for name, chunks in src.each([n for n in names if kinds[n] is not None]):
+    numeric = numeric if fit else []
+    measured = [n for n in names if kinds[n] is not None]
+
+    def one(name: str, chunks: list[Any]) -> tuple[ColumnStats, np.ndarray | None]:
         dtype = str(src.arrow_type(name))
-        if kinds[name] == "numeric":
-            stats[name] = numeric_stats(name, dtype, chunks, bins=bins, rng=rng)
-            if fit and name in numeric:
-                sampled[name] = take(chunks, at)
-        else:
-            stats[name] = categorical_stats(name, dtype, chunks, top_k=top_k)
+        if kinds[name] != "numeric":
+            return categorical_stats(name, dtype, chunks, top_k=top_k), None
+        own = np.random.default_rng([seed, names.index(name)])  # the same draws in any thread order
+        return numeric_stats(name, dtype, chunks, bins=bins, rng=own), take(chunks, at) if name in numeric else None
+
+    done = dict(zip(measured, src.map(one, measured)))
+    stats: dict[str, ColumnStats] = {name: s for name, (s, _) in done.items()}
+    sampled = {name: rows for name, (_, rows) in done.items() if rows is not None}
     model = fit_pca(np.column_stack([sampled[n] for n in numeric]), numeric) if fit else None
     return ReferenceStats(rows=src.num_rows, columns=stats, prediction=prediction,
                           skipped=tuple(n for n in names if kinds[n] is None), multivariate=model)
@@ -212,7 +215,7 @@ def numeric_stats(name: str, dtype: str, chunks: list[Any], *, bins: int,
     lo = float(min(p.min() for p in parts))
     hi = float(max(p.max() for p in parts))
     mean = float(sum(float(p.sum()) for p in parts) / n)
-    std = float(np.sqrt(sum(float(np.square(p - mean).sum()) for p in parts) / n))
+    std = float(np.sqrt(sum(_squares(p - mean) for p in parts) / n))
     sample = np.sort(_sample(parts, n, rng))
     first = np.concatenate([[True], sample[1:] != sample[:-1]])
     uniq = sample[first]
@@ -247,21 +250,39 @@ def _edge_quantiles(bins: int) -> np.ndarray:
     return np.unique(np.concatenate([tail, inner, 1 - tail]))
 
 
+class Histogram:
+    """Bucket counts and offset sums (value minus its bucket's left edge) over ``edges``,
+    accumulated slice by slice."""
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = np.asarray(edges, dtype=np.float64)
+        self.origin = float(self.edges[0]) if len(self.edges) else 0.0
+        self.counts = np.zeros(len(self.edges) + 1, dtype=np.int64)
+        self.shifted = np.zeros(len(self.edges) + 1, dtype=np.float64)  # sums of (value - origin)
+        self.find = bin_index(self.edges)
+
+    def add(self, values: np.ndarray) -> None:
+        idx = self.find(values)
+        self.counts += np.bincount(idx, minlength=len(self.counts))
+        self.shifted += np.bincount(idx, weights=values - self.origin, minlength=len(self.counts))
+
+    def offsets(self) -> np.ndarray:
+        # Sums relative to the first edge, not to 0, keep the precision of values far from 0
+        # with a small spread; here they move to each bucket's own left edge.
+        left = np.concatenate([self.edges[:1], self.edges]) - self.origin
+        return self.shifted - self.counts * left
+
+
 def histogram(parts: Any, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket counts and offset sums (value minus its bucket's left edge) over ``edges``."""
-    edges = np.asarray(edges, dtype=np.float64)
-    origin = float(edges[0]) if len(edges) else 0.0
-    counts = np.zeros(len(edges) + 1, dtype=np.int64)
-    shifted = np.zeros(len(edges) + 1, dtype=np.float64)  # sums of (value - origin) per bucket
-    find = bin_index(edges)
+    """(counts, offsets) of all ``parts`` (float arrays) on ``edges``."""
+    h = Histogram(edges)
     for p in parts:
-        idx = find(p)
-        counts += np.bincount(idx, minlength=len(counts))
-        shifted += np.bincount(idx, weights=p - origin, minlength=len(counts))
-    # Sums relative to the first edge, not to 0, so that values far from 0 with a small
-    # spread keep their precision; then moved to each bucket's own left edge.
-    left = np.concatenate([edges[:1], edges]) - origin
-    return counts, shifted - counts * left
+        h.add(p)
+    return h.counts, h.offsets()
+
+
+def _squares(d: np.ndarray) -> float:
+    return float(np.dot(d, d))
 
 
 def _quantiles(ordered: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -264,3 +264,27 @@ def test_bad_parameters():
         detect_drift(ref, {"a": np.arange(5.0)}, drift_share=0)
     with pytest.raises(InvalidParameter, match="'z' has no reference statistics"):
         detect_drift(ref, {"a": np.arange(5.0)}, columns=["z"])
+
+
+@pytest.mark.parametrize(("n_ref", "make", "test"), [
+    (1000, lambda rng, n: rng.normal(size=n), "ks"),
+    (1000, lambda rng, n: rng.integers(0, 6, n).astype(float), "ks"),         # 6 values: numeric
+    (1000, lambda rng, n: rng.integers(0, 5, n).astype(float), "chisquare"),  # 5 values: categorical
+    (1000, lambda rng, n: rng.choice(list("abc"), n).tolist(), "chisquare"),
+    (1000, lambda rng, n: (rng.random(n) < 0.5).tolist(), "z"),
+    (1001, lambda rng, n: rng.normal(size=n), "wasserstein"),
+    (1001, lambda rng, n: rng.integers(0, 5, n).astype(float), "jensenshannon"),
+    (1001, lambda rng, n: rng.choice(list("abc"), n).tolist(), "jensenshannon"),
+    (1001, lambda rng, n: (rng.random(n) < 0.5).tolist(), "jensenshannon"),
+])
+def test_the_test_is_chosen_as_evidently_chooses(n_ref, make, test):
+    """Evidently 0.7.23 chose the same on the same files (docs/monitoring.md)."""
+    rng = np.random.default_rng(16)
+    assert _drift({"x": make(rng, n_ref)}, {"x": make(rng, 700)}).feature("x").test == test
+
+
+def test_reference_statistics_do_not_depend_on_thread_order():
+    rng = np.random.default_rng(17)
+    data = {f"x{i}": rng.normal(size=150_000) for i in range(4)}
+    first = compute_reference(data).to_json()
+    assert compute_reference(data).to_json() == first

@@ -65,7 +65,7 @@ class Columns:
         """``[fn(name, chunks of name) for name in names]``, two columns at a time in threads:
         Parquet decoding and most numpy work release the GIL, so a second core is used, and
         memory is at most ``workers`` columns."""
-        if workers <= 1 or len(names) <= 1:
+        if workers <= 1 or len(names) <= 1 or self.num_rows < 100_000:  # threads cost more than they save
             return [fn(name, self.column(name)) for name in names]
         from concurrent.futures import ThreadPoolExecutor
 

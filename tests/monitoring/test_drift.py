@@ -288,3 +288,18 @@ def test_reference_statistics_do_not_depend_on_thread_order():
     data = {f"x{i}": rng.normal(size=150_000) for i in range(4)}
     first = compute_reference(data).to_json()
     assert compute_reference(data).to_json() == first
+
+
+def test_categories_beyond_top_k_are_compared_as_other():
+    rng = np.random.default_rng(18)
+    cats = [f"id{i:03d}" for i in range(150)]
+    p = np.linspace(2.0, 1.0, 150)
+    r = rng.choice(cats, 30_000, p=p / p.sum()).tolist()
+    c = rng.choice(cats + ["unseen"], 8000).tolist()
+    ref = compute_reference({"c": r}, top_k=40, multivariate=False)
+    f = detect_drift(ReferenceStats.from_json(json.loads(json.dumps(ref.to_json()))), {"c": c}).feature("c")
+    top = [k for k, _ in ref.columns["c"].categories]
+    assert len(top) == 40 and ref.columns["c"].other == 30_000 - sum(r.count(k) for k in top)
+    p_ref = [r.count(k) for k in top] + [30_000 - sum(r.count(k) for k in top)]
+    p_cur = [c.count(k) for k in top] + [8000 - sum(c.count(k) for k in top)]
+    assert f.test == "jensenshannon" and f.score == pytest.approx(distance.jensenshannon(p_ref, p_cur), rel=1e-12)

@@ -190,9 +190,10 @@ def _float64(chunk: pa.Array) -> np.ndarray:
     return chunk.to_numpy(zero_copy_only=False)
 
 
-def category_counts(chunks: Iterator[pa.Array]) -> tuple[list[Any], np.ndarray, int, int]:
-    """(values, counts, missing, rows) of a categorical column; counting is Arrow's hash
-    aggregation, so a column with millions of distinct strings is still one pass in C++."""
+def category_counts(chunks: Iterator[pa.Array]) -> tuple[pa.Array, np.ndarray, int, int]:
+    """(values, counts, missing, rows) of a categorical column, most frequent first (ties by
+    value). Counting and sorting are Arrow's, so a column of millions of distinct strings (an
+    id) stays in C++ and never becomes Python objects."""
     values: list[pa.Array] = []
     counts: list[pa.Array] = []
     missing = rows = 0
@@ -210,10 +211,11 @@ def category_counts(chunks: Iterator[pa.Array]) -> tuple[list[Any], np.ndarray, 
         values.append(found)
         counts.append(vc.field("counts"))
     if not values:
-        return [], np.zeros(0, dtype=np.int64), missing, rows
+        return pa.array([], pa.string()), np.zeros(0, dtype=np.int64), missing, rows
     table = pa.table({"v": pa.concat_arrays(values), "c": pa.concat_arrays(counts)})
     table = table.filter(pc.is_valid(table.column("v"))).group_by("v").aggregate([("c", "sum")])
-    return table.column("v").to_pylist(), table.column("c_sum").to_numpy(), missing, rows
+    table = table.sort_by([("c_sum", "descending"), ("v", "ascending")])
+    return table.column("v").combine_chunks(), table.column("c_sum").to_numpy(), missing, rows
 
 
 class _Lookup:

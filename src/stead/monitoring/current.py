@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +40,7 @@ class NumericSummary:
 class CategoricalSummary:
     rows: int
     missing: int
-    values: list[Any]
+    values: pa.Array  # most frequent first
     counts: np.ndarray
 
     @property

@@ -286,14 +286,18 @@ def _value_table(ref: NumericColumn, s: NumericSummary) -> tuple[list[Any], np.n
 
 def _categorical(ref: CategoricalColumn, s: CategoricalSummary) -> tuple[str, float, float, float]:
     kept = {v: c for v, c in ref.categories}
-    current = dict(zip(s.values, s.counts.tolist()))
     if ref.other:  # a large reference keeps its top categories; the rest of both sides is "other"
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         keys: list[Any] = list(kept)
+        at = pc.index_in(pa.array(keys).cast(s.values.type), value_set=s.values).to_numpy(zero_copy_only=False)
+        found = np.where(np.isnan(at.astype(np.float64)), 0, s.counts[np.nan_to_num(at).astype(np.int64)])
         rc = np.array([kept[k] for k in keys] + [ref.other], dtype=np.float64)
-        cc = np.array([current.get(k, 0) for k in keys] + [s.count - sum(current.get(k, 0) for k in keys)],
-                      dtype=np.float64)
+        cc = np.append(found, s.count - found.sum()).astype(np.float64)
         keys.append(None)
     else:
+        current = dict(zip(s.values.to_pylist(), s.counts.tolist()))
         keys = sorted(set(kept) | set(current), key=lambda k: (str(type(k)), k))
         rc = np.array([kept.get(k, 0) for k in keys], dtype=np.float64)
         cc = np.array([current.get(k, 0) for k in keys], dtype=np.float64)

@@ -332,7 +332,6 @@ def categorical_stats(name: str, dtype: str, chunks: list[Any], *, top_k: int) -
     values, counts, missing, rows = category_counts(iter(chunks))
     n = int(counts.sum())
     keep = len(values) if n <= SMALL_REFERENCE else top_k
-    order = sorted(range(len(values)), key=lambda i: (-int(counts[i]), str(values[i])))[:keep]
-    cats = tuple((values[i], int(counts[i])) for i in order)
+    cats = tuple(zip(values[:keep].to_pylist(), counts[:keep].tolist()))
     return CategoricalColumn(name=name, dtype=dtype, rows=rows, missing=missing,
                              distinct=len(values), categories=cats, other=n - sum(c for _, c in cats))

@@ -144,10 +144,14 @@ class RequestLog:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", ()))
+                answered = False  # the app answered under an id of its own (stead serve: the id it logged)
                 for key, value in headers:
                     if key == b"x-stead-variant":
                         fields["variant"] = value.decode("latin-1")
-                headers.append((b"x-request-id", fields["request_id"].encode("latin-1", "replace")))
+                    elif key == b"x-request-id":
+                        fields["request_id"], answered = value.decode("latin-1"), True
+                if not answered:
+                    headers.append((b"x-request-id", fields["request_id"].encode("latin-1", "replace")))
                 message = {**message, "headers": headers}
             await send(message)
 

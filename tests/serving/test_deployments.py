@@ -86,27 +86,40 @@ def test_ab_split_is_sticky_by_header(home: Home, serve) -> None:
 
 
 def test_shadow_answers_are_logged_never_returned(home: Home, serve) -> None:
+    """...and every logged row carries the id the client was answered under (its own, or a new
+    one), the shadow's row the primary's: labels sent later join them by that id."""
     from stead.artifacts.factory import open_artifact_store
     from stead.serving.prediction_log import read_prediction_log
 
     _service(home).create("churn", _variants(("primary", "churn@production", 100, False),
                                              ("shadow", "churn/2", 0, True)))
     xs = [rows(2, seed=50 + i) for i in range(20)]
+    answered: list[str] = []
     with serve(home, "--deployment", "churn", "--log-sample", "1", "--log-flush", "0.05") as url:
-        for x in xs:
-            r = httpx.post(f"{url}/invocations", json={"dataframe_split": {"columns": COLUMNS, "data": x.tolist()}})
+        for i, x in enumerate(xs):
+            given = {"x-request-id": f"client-{i}"} if i % 2 else {}
+            r = httpx.post(f"{url}/invocations", json={"dataframe_split": {"columns": COLUMNS, "data": x.tolist()}},
+                           headers=given)
             assert r.status_code == 200 and r.headers["x-stead-variant"] == "primary"
             assert r.json()["predictions"] == expected(home, 1, x)
+            assert r.headers["x-request-id"] == given.get("x-request-id", r.headers["x-request-id"])
+            answered.append(r.headers["x-request-id"])
+        v2 = httpx.post(f"{url}/v2/models/churn/infer", json={"inputs": [
+            {"name": c, "shape": [1], "datatype": "FP64", "data": [float(v)]} for c, v in zip(COLUMNS, xs[0][0])]})
+        assert v2.status_code == 200 and v2.json()["id"] == v2.headers["x-request-id"] != ""
     # the server drained and flushed its log on SIGTERM
     table = read_prediction_log(open_artifact_store(str(home.artifacts)), "churn").to_pylist()
     primary = [t for t in table if not t["shadow"]]
     shadow = [t for t in table if t["shadow"]]
-    assert len(primary) == 20 and len(shadow) == 20
+    assert len(primary) == 21 and len(shadow) == 21
+    assert [t["request_id"] for t in primary if t["protocol"] == "mlflow"] == answered
+    assert [t["request_id"] for t in primary if t["protocol"] == "v2"] == [v2.json()["id"]]
+    assert sorted(t["request_id"] for t in shadow) == sorted(t["request_id"] for t in primary)
     assert {t["variant"] for t in shadow} == {"shadow"} and {t["model_version"] for t in shadow} == {"2"}
     import json
 
     logged = sorted(json.loads(t["outputs"])["predict"] for t in shadow)
-    assert logged == sorted(expected(home, 2, x) for x in xs)
+    assert logged == sorted([expected(home, 2, x) for x in xs] + [expected(home, 2, xs[0][:1])])
     assert all(t["latency_ms"] >= 0 and t["time"] is not None for t in table)
 
 

@@ -49,6 +49,19 @@ async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, 
     await send({"type": "http.response.body", "body": body})
 
 
+def _request_id(scope: dict[str, Any], given: str | None = None) -> str:
+    """The id a prediction is answered and logged under, so that labels sent later join it:
+    the V2 body's ``id``, else the client's ``x-request-id`` header, else a new one."""
+    if given:
+        return given
+    header = _header(scope, b"x-request-id")
+    if header:
+        text = header.decode("latin-1")[:200]
+        if text.isprintable():
+            return text
+    return _new_id()
+
+
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
     for k, v in scope["headers"]:
         if k == name:
@@ -154,7 +167,8 @@ class Handlers:
         point = key_point(key.decode("latin-1")) if key else random.random()
         return choose(live, point)
 
-    async def _infer(self, scope: dict[str, Any], inputs: Any, version: str | None) -> tuple[LiveVariant, Any]:
+    async def _infer(self, scope: dict[str, Any], inputs: Any, version: str | None,
+                     request_id: str) -> tuple[LiveVariant, Any]:
         variant = self._pick(scope, version)
         prepared = variant.runtime.prepare(inputs)  # no await between pick and submit: swaps stay atomic
         try:
@@ -166,12 +180,13 @@ class Handlers:
             exc.details.setdefault("variant", variant)
             raise
         for shadow in self.endpoint.shadows:
-            task = asyncio.get_running_loop().create_task(self._shadow(shadow, inputs, outputs))
+            task = asyncio.get_running_loop().create_task(self._shadow(shadow, inputs, outputs, request_id))
             self._shadow_tasks.add(task)
             task.add_done_callback(self._shadow_tasks.discard)
         return variant, outputs
 
-    async def _shadow(self, shadow: LiveVariant, inputs: Any, primary: dict[str, np.ndarray]) -> None:
+    async def _shadow(self, shadow: LiveVariant, inputs: Any, primary: dict[str, np.ndarray],
+                      request_id: str) -> None:
         start = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -179,14 +194,14 @@ class Handlers:
         except Exception as exc:  # noqa: BLE001 - a shadow failure is counted, never returned
             self.metrics.shadow(shadow.version, shadow.name, "error")
             if self.log is not None:
-                self.log.record(shadow.name, shadow.version, "shadow", None, time.perf_counter() - start,
+                self.log.record(shadow.name, shadow.version, "shadow", request_id, time.perf_counter() - start,
                                 inputs, {"error": str(exc)}, shadow=True, status=500)
             return
         same = primary.keys() == outputs.keys() and all(
             np.array_equal(np.asarray(primary[k]), np.asarray(outputs[k])) for k in primary)
         self.metrics.shadow(shadow.version, shadow.name, "match" if same else "mismatch")
         if self.log is not None:
-            self.log.record(shadow.name, shadow.version, "shadow", None, time.perf_counter() - start, inputs,
+            self.log.record(shadow.name, shadow.version, "shadow", request_id, time.perf_counter() - start, inputs,
                             outputs, shadow=True)
 
     async def drain_shadows(self) -> None:
@@ -219,9 +234,9 @@ class Handlers:
             body = _inflate(scope, await _read_body(scope, receive, self.max_body_bytes), self.max_body_bytes)
             live = self.endpoint.live
             request = decode_infer(body, live[0].runtime.column_names if live else None, _header_length(scope))
-            inputs, request_id = request.inputs, request.id
-            variant, outputs = await self._infer(scope, inputs, params.get("version"))
-            out, json_length = encode_infer(self.endpoint.name, variant.version, request_id or _new_id(), outputs,
+            inputs, request_id = request.inputs, _request_id(scope, request.id)
+            variant, outputs = await self._infer(scope, inputs, params.get("version"), request_id)
+            out, json_length = encode_infer(self.endpoint.name, variant.version, request_id, outputs,
                                             request=request)
         except SteadError as exc:
             variant = exc.details.get("variant", variant)
@@ -229,7 +244,7 @@ class Handlers:
             await _send(send, status, _v2_error(exc))
             self._done(variant, "v2", status, start, request_id)
             return
-        headers = self._headers(variant)
+        headers = self._headers(variant, request_id)
         if json_length is not None:  # binary tensor data follows the JSON header
             headers = [(b"content-type", b"application/octet-stream"), *headers[1:],
                        (HEADER, str(json_length).encode())]
@@ -237,8 +252,9 @@ class Handlers:
         self._done(variant, "v2", 200, start, request_id, inputs, outputs)
 
     @staticmethod
-    def _headers(variant: LiveVariant) -> list[tuple[bytes, bytes]]:
-        return [*_JSON, (b"x-stead-variant", variant.name.encode()), (b"x-stead-model-version", variant.version.encode())]
+    def _headers(variant: LiveVariant, request_id: str) -> list[tuple[bytes, bytes]]:
+        return [*_JSON, (b"x-stead-variant", variant.name.encode()), (b"x-stead-model-version", variant.version.encode()),
+                (b"x-request-id", request_id.encode("latin-1", "replace"))]
 
     def _check_name(self, name: str) -> None:
         if name != self.endpoint.name:
@@ -250,20 +266,21 @@ class Handlers:
 
         start = time.perf_counter()
         variant: LiveVariant | None = None
+        request_id = _request_id(scope)
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
             ctype = (_header(scope, b"content-type") or b"application/json").decode("latin-1")
             inputs = decode_invocation(body, ctype)
-            variant, outputs = await self._infer(scope, inputs, None)
+            variant, outputs = await self._infer(scope, inputs, None, request_id)
             out = encode_predictions(outputs)
         except SteadError as exc:
             variant = exc.details.get("variant", variant)
             status = 503 if isinstance(exc, _NotReady) else http_status_for(exc.code)
             await _send(send, status, _mlflow_error(exc))
-            self._done(variant, "mlflow", status, start, None)
+            self._done(variant, "mlflow", status, start, request_id)
             return
-        await _send(send, 200, out, self._headers(variant))
-        self._done(variant, "mlflow", 200, start, None, inputs, outputs)
+        await _send(send, 200, out, self._headers(variant, request_id))
+        self._done(variant, "mlflow", 200, start, request_id, inputs, outputs)
 
     # ---- health and metadata ---------------------------------------------------------
     async def live(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

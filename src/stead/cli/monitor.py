@@ -14,7 +14,7 @@ from stead.cli.common import JSON_OPTION
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Reference statistics, drift, live performance and alert rules.",
+    help="Reference statistics, drift, live performance, alert rules, scheduled monitors and alert events.",
     no_args_is_help=True,
 )
 
@@ -383,3 +383,175 @@ def _value(text: str) -> Any:
     except json.JSONDecodeError:
         return text
     return value if isinstance(value, (int, float, bool, str)) else text
+
+
+# ---- scheduled monitors and alerts ---------------------------------------------------------------
+def _store() -> Any:
+    from stead.cli.common import settings
+    from stead.store import open_store
+
+    return open_store(settings().resolved_store_url)
+
+
+def _ago(ms: int) -> str:
+    from stead.cli.output import fmt_time
+
+    return fmt_time(ms)
+
+
+def _seconds(s: float) -> str:
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size and s % size == 0:
+            return f"{int(s // size)}{unit}"
+    return f"{s:g}s"
+
+
+@app.command("create")
+def create_monitor(
+    name: str = typer.Argument(..., help="The monitor's name."),
+    deployment: str = typer.Option(..., "--deployment", "-d", help="The deployment to check."),
+    every: str = typer.Option("15m", "--every", help="How often: 30s, 15m, 1h, 1d."),
+    window: str = typer.Option("1h", "--window", "-w", help="How far back each check looks."),
+    drift_share: float = typer.Option(0.5, "--drift-share", help="The data drifts when this share of its features "
+                                      "drifted."),
+    min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="Alert below this live accuracy."),
+    min_f1: float | None = typer.Option(None, "--min-f1", help="Alert below this live F1."),
+    min_roc_auc: float | None = typer.Option(None, "--min-roc-auc", help="Alert below this live ROC AUC."),
+    on_alert: str | None = typer.Option(None, "--on-alert", help="run:FILE.py:PIPELINE (start it) or an http(s) URL "
+                                        "(POST the alert as JSON)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check a deployment on a schedule: drift against the served model's reference, live performance.
+
+    The stead server runs the due monitors (stead server --no-monitors turns that off).
+
+    Example: stead monitor create churn --deployment churn --every 15m --window 1h --on-alert run:pipeline.py:train
+    """
+    from stead.monitoring import monitors
+
+    store = _store()
+    made = monitors.create(store, name, deployment, every=every, window=window, drift_share=drift_share,
+                           minimums={"accuracy": min_accuracy, "f1": min_f1, "roc_auc": min_roc_auc},
+                           on_alert=on_alert)
+    if as_json:
+        from stead.cli.output import print_json
+
+        print_json(made.to_json())
+        return
+    typer.echo(f"monitor {made.name}: deployment {made.deployment} every {_seconds(made.every_s)} over the last "
+               f"{_seconds(made.window_s)}" + (f", on alert {made.on_alert}" if made.on_alert else ""))
+
+
+@app.command("list")
+def list_monitors(as_json: bool = JSON_OPTION) -> None:
+    """List the monitors, with their last run.
+
+    Example: stead monitor list
+    """
+    from stead.cli.output import print_json, print_table
+    from stead.monitoring import monitors
+    from stead.monitoring.run_monitor import latest_runs
+
+    store = _store()
+    found = monitors.list_monitors(store)
+    last = {r.monitor: r for r in latest_runs(store)}
+    if as_json:
+        print_json([{**m.to_json(), "last_run": last[m.name].to_json() if m.name in last else None} for m in found])
+        return
+    limits = lambda m: ", ".join(f"{k} >= {v:g}" for k, v in m.minimums.items())  # noqa: E731
+    print_table("monitors", ["name", "deployment", "every", "window", "drift share", "minimums", "on alert",
+                             "last run", "status", "next due"],
+                [(m.name, m.deployment, _seconds(m.every_s), _seconds(m.window_s), m.drift_share, limits(m),
+                  m.on_alert or "", _ago(last[m.name].time) if m.name in last else "",
+                  last[m.name].status if m.name in last else "", _ago(m.next_due)) for m in found])
+
+
+@app.command("show")
+def show_monitor(name: str = typer.Argument(..., help="The monitor."),
+                 limit: int = typer.Option(20, "--limit", "-n", help="How many recent runs."),
+                 as_json: bool = JSON_OPTION) -> None:
+    """A monitor and its recent runs.
+
+    Example: stead monitor show churn
+    """
+    from stead.cli.output import console, print_json, print_table
+    from stead.monitoring import monitors
+    from stead.monitoring.run_monitor import list_runs
+
+    store = _store()
+    monitor = monitors.get(store, name)
+    runs = list_runs(store, name, limit=limit)
+    if as_json:
+        print_json({**monitor.to_json(), "runs": [r.to_json() for r in runs]})
+        return
+    console().print(f"monitor {monitor.name}: deployment {monitor.deployment} every {_seconds(monitor.every_s)} "
+                    f"over {_seconds(monitor.window_s)}; next due {_ago(monitor.next_due)}", highlight=False)
+    print_table(f"recent runs of {name}", ["time", "status", "rows", "drifted", "message", "report"],
+                [(_ago(r.time), r.status, r.summary.get("rows", 0),
+                  "" if not r.summary.get("drift") else f"{r.summary['drift']['drifted']}/{r.summary['drift']['tested']}",
+                  r.summary.get("message", ""), r.report_uri or "") for r in runs])
+
+
+@app.command("run")
+def run_monitor_now(name: str = typer.Argument(..., help="The monitor."),
+                    no_action: bool = typer.Option(False, "--no-action", help="Record no alert and start no "
+                                                   "action."),
+                    as_json: bool = JSON_OPTION) -> None:
+    """Run a monitor now (whatever its schedule): print the summary and the report's path.
+
+    Example: stead monitor run churn
+    """
+    from stead.artifacts.factory import open_artifact_store
+    from stead.cli.common import settings
+    from stead.cli.output import console, print_json
+    from stead.monitoring import monitors
+    from stead.monitoring.run_monitor import run_monitor
+
+    store = _store()
+    monitor = monitors.get(store, name)
+    artifacts = open_artifact_store(settings().resolved_artifacts_url, settings().aws)
+    with _reading(f"the prediction log of {monitor.deployment}"):
+        run = run_monitor(settings(), store, artifacts, monitor, act=not no_action)
+    if as_json:
+        print_json(run.to_json())
+        return
+    s = run.summary
+    console().print(f"{run.status}: {s.get('message', '')}", highlight=False)
+    for alert in s.get("alerts", []):
+        console().print(f"alert {alert}", highlight=False)
+    for p in s.get("performance", []):
+        kind = "estimated " if p["estimated"] else ""
+        console().print(f"{kind}{p['metric']} of {p['variant']}: {p['value']:.4g} ({p['n']} rows)", highlight=False)
+    console().print(f"report: {run.report_uri}", highlight=False)
+
+
+@app.command("delete")
+def delete_monitor(name: str = typer.Argument(..., help="The monitor.")) -> None:
+    """Delete a monitor (its runs and alert events stay).
+
+    Example: stead monitor delete churn
+    """
+    from stead.monitoring import monitors
+
+    monitors.delete_monitor(_store(), name)
+    typer.echo(f"deleted monitor {name}")
+
+
+@app.command("alerts")
+def alerts(deployment: str | None = typer.Option(None, "--deployment", "-d", help="Only this deployment's."),
+           limit: int = typer.Option(20, "--limit", "-n", help="How many, newest first."),
+           as_json: bool = JSON_OPTION) -> None:
+    """Recent alert events: from monitor runs and from Alertmanager, with the action taken.
+
+    Example: stead monitor alerts --deployment churn
+    """
+    from stead.cli.output import print_json, print_table
+    from stead.monitoring.actions import list_events
+
+    events = list_events(_store(), limit=limit, deployment=deployment)
+    if as_json:
+        print_json([e.to_json() for e in events])
+        return
+    print_table("alert events", ["time", "source", "alert", "status", "deployment", "summary", "action", "result"],
+                [(_ago(e.time), e.source, e.name, e.status, e.deployment or "", e.annotations.get("summary", ""),
+                  e.action or "", e.result or "") for e in events])

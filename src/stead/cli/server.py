@@ -37,6 +37,9 @@ LINE = Line((
     Opt("request_timeout", ("--request-timeout",), float, 60.0,
         "Seconds a request's headers or body may stop arriving (then 408).", low=0.1),
     Opt("allowed_hosts", ("--allowed-hosts",), str, None, _HOSTS_HELP),
+    Opt("monitors", ("--monitors",), bool, True,
+        "Run the due monitors (stead monitor create); --no-monitors leaves that to other replicas.",
+        off=("--no-monitors",)),
 ))
 _DOC = """Run the tracking server: MLflow REST API, artifact proxy, optional auth.
 
@@ -50,10 +53,11 @@ Example: stead server --host 0.0.0.0 --auth --allowed-hosts mlflow.example.com
 
 def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: bool = False,
           store_url: str | None = None, artifacts_url: str | None = None, log_format: str = "text",
-          request_timeout: float = 60.0, allowed_hosts: str | None = None) -> None:
+          request_timeout: float = 60.0, allowed_hosts: str | None = None, monitors: bool = True) -> None:
     """Open the store, build the app and run uvicorn until stopped. A request whose headers
     or body stop arriving for ``request_timeout`` seconds is answered 408; a Host header not
-    in ``allowed_hosts`` (default: the loopback names when bound to loopback) 400."""
+    in ``allowed_hosts`` (default: the loopback names when bound to loopback) 400. With
+    ``monitors`` each worker runs the due monitors (each period is claimed once)."""
     from stead.cli.workers import run_app
     from stead.config import load_settings
     from stead.logs import configure, say
@@ -97,7 +101,7 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     if log_config is not None:
         common["log_config"] = log_config  # applied again in each worker process
     factory = AppFactory(settings, auth=auth, request_timeout=request_timeout, header_deadline=http != "h11",
-                         allowed_hosts=hosts, request_log=log_config is not None)
+                         allowed_hosts=hosts, request_log=log_config is not None, monitors=monitors)
     run_app(factory, workers, **common)  # --workers N: each worker builds its app from the factory
 
 

@@ -24,7 +24,7 @@ import msgspec
 from stead.config import Settings
 from stead.server.context import ARTIFACT_SCHEME_ROOT, ServerContext
 from stead.server.dispatch import JsonEndpointApp, RawEndpointApp
-from stead.server.endpoint import PUBLIC, ApiCall, Endpoint
+from stead.server.endpoint import AUTHENTICATED, PUBLIC, ApiCall, Endpoint
 from stead.server.openapi import openapi_document
 from stead.server.router import MountedRoute, Router
 
@@ -70,6 +70,17 @@ def _version(ctx: ServerContext, call: ApiCall) -> dict[str, Any]:
     return {"version": __version__, "mlflow_api": MLFLOW_COMPAT_VERSION}
 
 
+async def _metrics(ctx: ServerContext, scope: dict[str, Any], receive: Any, send: Any, call: ApiCall) -> None:
+    """The monitors' gauges (``stead.monitoring.gauges``), read from the store on each scrape."""
+    from stead.monitoring.gauges import CONTENT_TYPE, render
+    from stead.server.dispatch import in_thread
+
+    body = await in_thread(ctx, render, ctx.store)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 _OPENAPI: dict[str, Any] = {}
 
 
@@ -86,6 +97,8 @@ def route_tables() -> list[tuple[str, list[Endpoint]]]:
         Endpoint("GET", "/health", _health, PUBLIC, "Liveness", response_fields=("status",)),
         Endpoint("GET", "/version", _version, PUBLIC, "stead version", response_fields=("version", "mlflow_api")),
         Endpoint("GET", "/openapi.json", _openapi, PUBLIC, "This OpenAPI document"),
+        Endpoint("GET", "/metrics", _metrics, AUTHENTICATED,
+                 "Prometheus gauges of the monitors' newest runs (drift, live performance)", raw=True),
     ]
     tables = [(p, v2) for p in _V2_PREFIXES] + [(p, v3) for p in _V3_PREFIXES]
     tables.append(("/api/stead/v1", _load(STEAD_MODULES)))
@@ -127,9 +140,10 @@ def build_context(settings: Settings, *, auth: bool = False) -> ServerContext:
 
 
 def create_app(settings: Settings, *, auth: bool = False, context: ServerContext | None = None,
-               request_timeout: float | None = None) -> Router:
+               request_timeout: float | None = None, monitors: bool = False) -> Router:
     """The whole server as one ASGI app; ``request_timeout`` is how many seconds a request
-    body may stop arriving before the server answers 408."""
+    body may stop arriving before the server answers 408. With ``monitors`` the app runs the
+    due monitors (``stead.monitoring.scheduler``) from its start to its shutdown."""
     from stead import __version__
 
     ctx = context or build_context(settings, auth=auth)
@@ -152,13 +166,24 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
     _OPENAPI.clear()
     _OPENAPI.update(msgspec.to_builtins(openapi_document(tables, __version__)))
     pools = (ctx.executor, ctx.uploads, ctx.downloads)
+    scheduler = None
+    if monitors:
+        from stead.monitoring.scheduler import MonitorScheduler
+
+        scheduler = MonitorScheduler(settings, ctx.store, ctx.artifacts)
+
+    def startup() -> None:
+        if scheduler is not None:
+            scheduler.start()
 
     def shutdown() -> None:
+        if scheduler is not None:
+            scheduler.stop()
         for pool in pools:
             pool.shutdown(wait=False)
         ctx.store.dispose()
 
-    app = Router(_routes(ctx, tables), on_shutdown=shutdown)
+    app = Router(_routes(ctx, tables), on_startup=startup, on_shutdown=shutdown)
     app.state.ctx = ctx
     app.state.route_tables = tables
     return app
@@ -177,6 +202,7 @@ class AppFactory:
     header_deadline: bool = False  # connections use stead.server.protocol's deadline on headers
     allowed_hosts: str | None = None  # None: any Host (stead.server.hosts.guard)
     request_log: bool = False  # --log-format json: a line per request (stead.logs.RequestLog)
+    monitors: bool = False  # run the due monitors in this process (stead server; --no-monitors: off)
 
     def __call__(self) -> Any:
         from stead.config import adopt_settings
@@ -187,8 +213,8 @@ class AppFactory:
             from stead.server.protocol import set_header_timeout
 
             set_header_timeout(self.request_timeout)
-        app = guard(create_app(self.settings, auth=self.auth, request_timeout=self.request_timeout),
-                    self.allowed_hosts)
+        app = guard(create_app(self.settings, auth=self.auth, request_timeout=self.request_timeout,
+                               monitors=self.monitors), self.allowed_hosts)
         if self.request_log:
             from stead.logs import RequestLog
 

@@ -56,11 +56,14 @@ async def _send_json(send: Any, status: int, body: bytes) -> None:
 
 
 class Router:
-    """The ASGI app: routes ``http`` requests, runs ``on_shutdown`` at the end of the lifespan."""
+    """The ASGI app: routes ``http`` requests, runs ``on_startup`` and ``on_shutdown`` at the
+    start and the end of the lifespan."""
 
-    def __init__(self, routes: Iterable[MountedRoute], on_shutdown: Callable[[], None] | None = None) -> None:
+    def __init__(self, routes: Iterable[MountedRoute], on_shutdown: Callable[[], None] | None = None,
+                 on_startup: Callable[[], None] | None = None) -> None:
         self.routes = list(routes)
         self.state = SimpleNamespace()
+        self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._exact: dict[str, dict[str, ASGIApp]] = {}
         patterns: dict[str, dict[str, ASGIApp]] = {}
@@ -128,6 +131,13 @@ class Router:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self._on_startup is not None:
+                    try:
+                        self._on_startup()
+                    except Exception as exc:
+                        log.exception("starting the server")
+                        await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                        return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._on_shutdown is not None:

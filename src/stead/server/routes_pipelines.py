@@ -18,14 +18,8 @@ read (``_readable``), starting a run (code executing on the server) needs an adm
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stead.config import child_environment
 from stead.errors import BadRequest, InvalidParameter, NotFound
 from stead.server.endpoint import ADMIN, AUTHENTICATED, ApiCall, Endpoint
 
@@ -52,8 +46,6 @@ def start_run(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
 
 def _start(settings: "Settings", body: Any) -> dict[str, Any]:
     from stead.pipelines.executors import EXECUTORS
-    from stead.pipelines.loader import load_pipeline
-    from stead.pipelines.records import PipelineRun, RunStatus, now_ms
     from stead.pipelines.store import open_pipeline_store
     from stead.pipelines.schedule import list_schedules
 
@@ -80,27 +72,11 @@ def _start(settings: "Settings", body: Any) -> dict[str, Any]:
             )
     else:
         raise InvalidParameter("Name the pipeline: {\"pipeline\": \"file.py:name\"} or {\"schedule\": \"name\"}")
-    pipeline = load_pipeline(source)
-    resolved = pipeline.resolve_params(params)  # a bad parameter is a 400 now, not a failed run later
-    run = PipelineRun(uuid.uuid4().hex, pipeline.name, source, resolved, executor, RunStatus.PENDING, now_ms(),
-                      no_cache=bool(body.get("no_cache")), trigger="api")
-    records.create_pending(run)
-    _launch(settings, run)
+    from stead.pipelines.launch import start_run as launch_run
+
+    run = launch_run(settings, source, params, executor=executor, no_cache=bool(body.get("no_cache")),
+                     trigger="api")
     return {"run_id": run.run_id, "status": run.status}
-
-
-def _launch(settings: "Settings", run: Any) -> None:
-    args = [sys.executable, "-c", "from stead.cli.main import run; run()", "pipeline", "run", run.source,
-            "--run-id", run.run_id, "--trigger", "api", "-x", run.executor]
-    if run.no_cache:
-        args.append("--no-cache")
-    for key, value in run.params.items():
-        args += ["-p", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
-    env = child_environment(settings)
-    logs = Path(settings.home) / "pipeline-api"
-    logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / f"{run.run_id}.log", "ab") as out:
-        subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
 def _readable(ctx: "ServerContext", user: "User | None") -> "list[ColumnElement[bool]]":

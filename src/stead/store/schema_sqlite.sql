@@ -111,6 +111,43 @@ CREATE TABLE reference_stats (
 	created_at BIGINT NOT NULL, 
 	PRIMARY KEY (model_name, model_version)
 );
+CREATE TABLE monitors (
+	name VARCHAR(255) NOT NULL, 
+	deployment VARCHAR(255) NOT NULL, 
+	every_s FLOAT NOT NULL, 
+	window_s FLOAT NOT NULL, 
+	drift_share FLOAT NOT NULL, 
+	minimums TEXT NOT NULL, 
+	on_alert TEXT, 
+	next_due BIGINT NOT NULL, 
+	user_id VARCHAR(256) DEFAULT '' NOT NULL, 
+	created_at BIGINT NOT NULL, 
+	PRIMARY KEY (name)
+);
+CREATE TABLE monitor_runs (
+	id INTEGER NOT NULL, 
+	monitor VARCHAR(255) NOT NULL, 
+	deployment VARCHAR(255) NOT NULL, 
+	time BIGINT NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	report_uri TEXT, 
+	summary TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE alert_events (
+	id INTEGER NOT NULL, 
+	source VARCHAR(16) NOT NULL, 
+	name VARCHAR(255) NOT NULL, 
+	deployment VARCHAR(255), 
+	monitor VARCHAR(255), 
+	status VARCHAR(16) NOT NULL, 
+	labels TEXT NOT NULL, 
+	annotations TEXT NOT NULL, 
+	time BIGINT NOT NULL, 
+	action TEXT, 
+	result TEXT, 
+	PRIMARY KEY (id)
+);
 CREATE TABLE deployments (
 	name VARCHAR(255) NOT NULL, 
 	sticky_header VARCHAR(255), 
@@ -384,6 +421,8 @@ CREATE INDEX ix_metrics_run_key_step ON metrics (run_uuid, "key", step, timestam
 CREATE INDEX ix_latest_metrics_key_value ON latest_metrics ("key", value);
 CREATE INDEX ix_run_inputs_run ON run_inputs (run_uuid);
 CREATE INDEX ix_run_inputs_name ON run_inputs (name);
+CREATE INDEX ix_monitor_runs_monitor_time ON monitor_runs (monitor, time);
+CREATE INDEX ix_alert_events_time ON alert_events (time);
 CREATE INDEX ix_pipeline_runs_pipeline_created ON pipeline_runs (pipeline, created_time);
 CREATE INDEX ix_pipeline_runs_created ON pipeline_runs (created_time);
 CREATE INDEX ix_dataset_versions_manifest ON dataset_versions (manifest_hash);
@@ -400,4 +439,4 @@ INSERT INTO alembic_version (version_num) VALUES ('0200_registry');
 INSERT INTO alembic_version (version_num) VALUES ('0301_data_remotes');
 INSERT INTO alembic_version (version_num) VALUES ('0400_pipelines');
 INSERT INTO alembic_version (version_num) VALUES ('0501_serving_health');
-INSERT INTO alembic_version (version_num) VALUES ('0600_monitoring');
+INSERT INTO alembic_version (version_num) VALUES ('0601_monitors');

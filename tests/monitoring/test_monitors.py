@@ -10,6 +10,8 @@ recorded and acted on once)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -456,3 +458,45 @@ def test_the_report_page_escapes_every_name() -> None:
     page = render(summary, charts)
     assert "<script" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in page
     assert page.count("<svg") == 1
+
+
+# ---- the command line ----------------------------------------------------------------------------
+def _stead(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEAD_")}
+    env.update(project.env(), COLUMNS="250")
+    return subprocess.run([sys.executable, "-m", "stead.cli", *args], cwd=project.root, capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_the_monitor_commands_as_a_user_runs_them(store: Any, artifacts: Any, project: Project, hook: _Hook,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _deploy(store, "cli")
+    _log(artifacts, "cli", customers(500, seed=11, charges_shift=40), monkeypatch, start=time.time() - 700)
+    made = _stead(project, "monitor", "create", "cli-mon", "--deployment", "cli", "--every", "15m", "--window", "1h",
+                  "--drift-share", "0.25", "--min-accuracy", "0.8", "--on-alert", hook.url)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == f"monitor cli-mon: deployment cli every 15m over the last 1h, on alert {hook.url}"
+    bad = _stead(project, "monitor", "create", "x", "--deployment", "cli", "--every", "often")
+    assert bad.returncode != 0 and "--every 'often' is not a duration" in bad.stderr
+    ran = _stead(project, "monitor", "run", "cli-mon")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("alert: 500 rows; drift (1 of 4 features)")
+    assert "alert SteadDataDrift: 1 of 4 features drifted" in ran.stdout
+    report = ran.stdout.split("report: ", 1)[1].split()[0]
+    assert report.endswith("report.html") and Path(report.removeprefix("file://")).is_file()
+    assert hook.bodies[-1]["monitor"] == "cli-mon"
+    listed = json.loads(_stead(project, "monitor", "list", "--json").stdout)
+    mine = [m for m in listed if m["name"] == "cli-mon"][0]
+    assert mine["last_run"]["status"] == "alert" and mine["minimums"] == {"accuracy": 0.8}
+    shown = _stead(project, "monitor", "show", "cli-mon")
+    assert shown.returncode == 0 and "recent runs of cli-mon" in shown.stdout and "alert" in shown.stdout
+    alerts = json.loads(_stead(project, "monitor", "alerts", "--deployment", "cli", "--json").stdout)
+    assert [(a["name"], a["status"], a["monitor"]) for a in alerts] == [("SteadDataDrift", "firing", "cli-mon")]
+    assert alerts[0]["result"].startswith("delivered: HTTP 200")  # the hook's first answer is a 500: retried
+    gone = _stead(project, "monitor", "delete", "cli-mon")
+    assert gone.returncode == 0 and gone.stdout.strip() == "deleted monitor cli-mon"
+    missing = _stead(project, "monitor", "show", "cli-mon")
+    assert missing.returncode != 0 and "No monitor named 'cli-mon'" in missing.stderr
+    for verb in ("create", "list", "show", "run", "delete", "alerts"):
+        helped = _stead(project, "monitor", verb, "--help")
+        assert helped.returncode == 0 and "Example:" in helped.stdout, verb

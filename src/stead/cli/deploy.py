@@ -1,4 +1,5 @@
-"""``stead deploy``: deployments with canary, A/B, shadow and blue-green variants."""
+"""``stead deploy``: deployments with canary, A/B, shadow and blue-green variants; progressive
+rollouts and A/B reports (``stead.cli.deploy_rollout``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import typer
 
+from stead.cli import deploy_rollout
 from stead.cli.common import JSON_OPTION
 from stead.errors import InvalidParameter
 
@@ -251,3 +253,8 @@ def delete(name: str = typer.Argument(...)) -> None:
     """
     _service().delete(name)
     typer.echo(f"deleted deployment {name}")
+
+
+app.command("rollout")(deploy_rollout.rollout)
+app.command("history")(deploy_rollout.history)
+app.command("ab-report")(deploy_rollout.ab_report)

@@ -42,7 +42,7 @@ API_V2_MODULES = (
 )
 API_V3_MODULES = ("stead.server.routes_meta",)
 STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.server.routes_pipelines", "stead.serving.routes",
-                 "stead.server.routes_monitoring", "stead.server.routes_alerts")
+                 "stead.server.routes_monitoring", "stead.server.routes_alerts", "stead.server.routes_rollouts")
 _V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 _HANDLER_THREADS = 40  # as many blocking calls at once as anyio's default thread limit
 _TRANSFER_THREADS = 32  # artifact uploads (and, apart, downloads) being written or read at once

@@ -179,6 +179,41 @@ CREATE TABLE deployment_health (
 	expires_at BIGINT NOT NULL, 
 	PRIMARY KEY (deployment, server, variant)
 );
+CREATE TABLE rollouts (
+	id INTEGER NOT NULL, 
+	deployment VARCHAR(255) NOT NULL, 
+	variant VARCHAR(64) NOT NULL, 
+	candidate VARCHAR(512) NOT NULL, 
+	candidate_version VARCHAR(64) NOT NULL, 
+	step INTEGER NOT NULL, 
+	max_weight INTEGER NOT NULL, 
+	interval_s FLOAT NOT NULL, 
+	checks INTEGER NOT NULL, 
+	options TEXT NOT NULL, 
+	state VARCHAR(16) NOT NULL, 
+	weight INTEGER NOT NULL, 
+	failed INTEGER NOT NULL, 
+	reason TEXT DEFAULT '' NOT NULL, 
+	user_id VARCHAR(256) DEFAULT '' NOT NULL, 
+	started_at BIGINT NOT NULL, 
+	updated_at BIGINT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE rollout_decisions (
+	id INTEGER NOT NULL, 
+	rollout_id INTEGER NOT NULL, 
+	time BIGINT NOT NULL, 
+	window_start BIGINT, 
+	weight_before INTEGER NOT NULL, 
+	weight_after INTEGER NOT NULL, 
+	verdict VARCHAR(16), 
+	score FLOAT, 
+	analysis TEXT, 
+	action VARCHAR(32) NOT NULL, 
+	message TEXT DEFAULT '' NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(rollout_id) REFERENCES rollouts (id) ON DELETE CASCADE
+);
 CREATE TABLE pipeline_runs (
 	run_id VARCHAR(32) NOT NULL, 
 	pipeline VARCHAR(250) NOT NULL, 
@@ -423,6 +458,8 @@ CREATE INDEX ix_run_inputs_run ON run_inputs (run_uuid);
 CREATE INDEX ix_run_inputs_name ON run_inputs (name);
 CREATE INDEX ix_monitor_runs_monitor_time ON monitor_runs (monitor, time);
 CREATE INDEX ix_alert_events_time ON alert_events (time);
+CREATE INDEX ix_rollouts_deployment_state ON rollouts (deployment, state);
+CREATE INDEX ix_rollout_decisions_rollout ON rollout_decisions (rollout_id, time);
 CREATE INDEX ix_pipeline_runs_pipeline_created ON pipeline_runs (pipeline, created_time);
 CREATE INDEX ix_pipeline_runs_created ON pipeline_runs (created_time);
 CREATE INDEX ix_dataset_versions_manifest ON dataset_versions (manifest_hash);
@@ -438,5 +475,5 @@ INSERT INTO alembic_version (version_num) VALUES ('0101_logged_models');
 INSERT INTO alembic_version (version_num) VALUES ('0200_registry');
 INSERT INTO alembic_version (version_num) VALUES ('0301_data_remotes');
 INSERT INTO alembic_version (version_num) VALUES ('0400_pipelines');
-INSERT INTO alembic_version (version_num) VALUES ('0501_serving_health');
+INSERT INTO alembic_version (version_num) VALUES ('0502_serving_rollouts');
 INSERT INTO alembic_version (version_num) VALUES ('0601_monitors');

@@ -73,6 +73,8 @@ def run_monitor(settings: "Settings", store: Store, artifacts: Any, monitor: "Mo
         status, message = _measure(settings, store, artifacts, monitor, start, end, summary, charts)
     except SteadError as exc:
         status, message = "failed", str(exc)
+    except Exception as exc:  # a log file that cannot be read, say: the run says so, the schedule goes on
+        status, message = "failed", f"{type(exc).__name__}: {exc}"
     summary["status"], summary["message"] = status, message
     report_uri = _store_report(artifacts, monitor, end, summary, charts)
     run = _save(store, monitor, end, status, report_uri, summary)

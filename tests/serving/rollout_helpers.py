@@ -64,8 +64,9 @@ def write_log(artifacts: Any, start: float, end: float, counts: dict[str, tuple[
             t = start + (end - start) * rng.random()
             status = 200 if i < ok else 500
             outputs = {"predict": [1]} if status == 200 else None
-            rows.append((t, variant, versions[variant], "mlflow", f"{variant}-{t}", latency_ms + rng.normal(0, 0.1), False,
-                         {"age": [0.0]}, outputs, status))
+            latency = latency_ms + rng.normal(0, 0.1)
+            rows.append((t, variant, versions[variant], "mlflow", f"{variant}-{t}", latency, False, {"age": [0.0]},
+                         outputs, status))
     rows.sort()
     log = PredictionLog(artifacts, "churn", flush_s=3600)
     try:

@@ -70,7 +70,8 @@ def _line(d: Any) -> str:
 
 def rollout(
     words: list[str] = typer.Argument(..., metavar="[status|pause|resume|abort] DEPLOYMENT",
-                                      help="The deployment to roll a candidate out onto, or a verb and the deployment."),
+                                      help="The deployment to roll a candidate out onto, or a verb and the "
+                                           "deployment."),
     candidate: str = typer.Option(None, "--candidate", help="The model to roll out: NAME@ALIAS or NAME/VERSION "
                                                             "(pinned to the version it resolves to now)."),
     step: int = typer.Option(10, "--step", help="Percent of traffic the candidate gains after each passed analysis."),
@@ -141,7 +142,8 @@ def _key_numbers(analysis: dict[str, Any] | None) -> str:
         return ""
     v = analysis.get("variants") or {}
     c, p = v.get(analysis.get("candidate"), {}), v.get(analysis.get("primary"), {})
-    out = [f"requests {c.get('requests', 0)}/{p.get('requests', 0)}", f"errors {c.get('errors', 0)}/{p.get('errors', 0)}"]
+    out = [f"requests {c.get('requests', 0)}/{p.get('requests', 0)}",
+           f"errors {c.get('errors', 0)}/{p.get('errors', 0)}"]
     if c.get("median_latency_ms") is not None and p.get("median_latency_ms") is not None:
         out.append(f"p50 {c['median_latency_ms']:.3g}/{p['median_latency_ms']:.3g} ms")
     failed = [ch["name"] for ch in analysis.get("checks", []) if ch["status"] != "pass"]
@@ -172,7 +174,8 @@ def history(name: str = typer.Argument(..., help="The deployment."), as_json: bo
     print_table(f"rollout decisions of deployment {name} (numbers: candidate/primary)",
                 ["time", "rollout", "candidate", "action", "weight", "verdict", "score", "numbers"],
                 [[fmt_time(d.time), str(r.id), f"{r.candidate} ({r.candidate_version})", d.action,
-                  f"{d.weight_before}% -> {d.weight_after}%", d.verdict or "", "" if d.score is None else f"{d.score:.0f}",
+                  f"{d.weight_before}% -> {d.weight_after}%", d.verdict or "",
+                  "" if d.score is None else f"{d.score:.0f}",
                   _key_numbers(d.analysis)] for r, d in rows])
 
 
@@ -220,7 +223,8 @@ def ab_report(
     for rep in reports:
         b = rep.b
         rows.append([b.name, str(b.n), num(b.mean), f"{num(b.ci_low)}..{num(b.ci_high)}",
-                     f"{rep.p_value:.3g}", f"{num(rep.difference)} ({num(rep.difference_low)}..{num(rep.difference_high)})",
+                     f"{rep.p_value:.3g}",
+                     f"{num(rep.difference)} ({num(rep.difference_low)}..{num(rep.difference_high)})",
                      str(rep.more_per_variant)])
     print_table(f"A/B on {metric} of deployment {name}, since {since} ago",
                 ["variant", "n", "mean", "95% CI", "p (always valid)", "difference (CI)", "more needed"], rows)

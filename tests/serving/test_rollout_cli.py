@@ -1,0 +1,57 @@
+"""``stead deploy rollout | history`` as a user runs them (real CLI processes, SQLite and
+PostgreSQL): clear errors for bad input, status / pause / resume / abort, and ``--wait``
+running the analyses until the rollout ends (here: no traffic, so the analysis fails and the
+rollout rolls back at the first failed check)."""
+
+from __future__ import annotations
+
+import json
+
+from rollout_helpers import register_candidates
+from serving_helpers import Home, stead
+
+
+def test_bad_input_status_pause_resume_abort(home: Home) -> None:
+    register_candidates(home)
+    assert stead(home, "deploy", "create", "churn", "--model", "churn@production").returncode == 0
+    unknown = stead(home, "deploy", "rollout", "nope", "--candidate", "churn@candidate")
+    assert unknown.returncode != 0
+    assert "RESOURCE_DOES_NOT_EXIST" in unknown.stderr and "Deployment 'nope' does not exist" in unknown.stderr
+    missing = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@gone")
+    assert missing.returncode != 0 and "Candidate 'churn@gone' does not resolve" in missing.stderr
+    for args, words in ((["--step", "60", "--max", "50"], "--step 60 is more than --max 50"),
+                        (["--interval", "soon"], "--interval 'soon' is not a positive duration")):
+        bad = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@candidate", *args)
+        assert bad.returncode != 0 and words in bad.stderr, bad.stderr
+    none = stead(home, "deploy", "rollout", "status", "churn")
+    assert none.returncode != 0 and "has no rollout" in none.stderr
+
+    started = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@candidate", "--step", "10")
+    assert started.returncode == 0, started.stderr
+    assert "rollout 1 of deployment churn" in started.stdout and "progressing" in started.stdout
+    again = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@broken")
+    assert again.returncode != 0 and "already has a rollout progressing" in again.stderr
+    paused = stead(home, "deploy", "rollout", "pause", "churn", "--reason", "on call is away", "--json")
+    assert paused.returncode == 0 and json.loads(paused.stdout)["state"] == "paused"
+    assert json.loads(stead(home, "deploy", "rollout", "resume", "churn", "--json").stdout)["state"] == "progressing"
+    aborted = stead(home, "deploy", "rollout", "abort", "churn", "--json")
+    assert aborted.returncode == 0 and json.loads(aborted.stdout)["state"] == "aborted"
+    shown = json.loads(stead(home, "deploy", "show", "churn", "--json").stdout)
+    assert [(v["name"], v["weight"]) for v in shown["variants"]] == [("primary", 100)]
+    history = json.loads(stead(home, "deploy", "history", "churn", "--json").stdout)
+    assert [(d["action"], d["message"]) for d in history][1:] == [
+        ("pause", "on call is away"), ("resume", "resumed by a person"), ("abort", "aborted by a person")]
+
+
+def test_wait_runs_the_analyses_until_the_rollout_ends(home: Home) -> None:
+    register_candidates(home)
+    assert stead(home, "deploy", "create", "churn", "--model", "churn@production").returncode == 0
+    done = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@candidate", "--interval", "1s",
+                 "--checks", "1", "--wait")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("rollout 1: churn@candidate (version 3) has 10% of churn")
+    assert " rollback fail (score 0): 10% -> 0%: analysis failed (1 of 1 allowed): rolling back" in lines[1]
+    assert "no data" in lines[1] and lines[-1] == "rollout 1 rolled_back"
+    table = stead(home, "deploy", "history", "churn")
+    assert table.returncode == 0 and "rollback" in table.stdout and "requests 0/0" in table.stdout

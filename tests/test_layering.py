@@ -51,6 +51,8 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+# Every package, those without an ``__init__.py`` too (``stead.cli`` is a namespace package).
+PACKAGES = {".".join(p.relative_to(SRC.parent).parts) for p in [SRC, *SRC.rglob("*")] if p.is_dir()}
 
 
 def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -123,7 +125,7 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
             package.pop()
         package = package[: len(package) - (node.level - 1)]
         base = ".".join([*package, base] if base else package)
-    if base not in MODULES:
+    if base not in MODULES and base not in PACKAGES:
         known = _known(base)
         return [known] if known else []
     targets = []
@@ -132,6 +134,8 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
         if submodule in MODULES:
             targets.append(submodule)
             continue
+        if base not in MODULES:
+            continue  # a namespace package has nothing to import but its modules
         targets.append(base)
         if MODULES[base].name == "__init__.py" and alias.name != "*":
             defined_in = _defining_module(base, alias.name)
@@ -250,6 +254,8 @@ def test_the_walk_sees_lazy_exports_and_function_level_imports() -> None:
     ``TYPE_CHECKING`` does not."""
     lazy = ast.parse("from stead.data import get_version, lineage").body[0]
     assert _targets("stead.cli.data", lazy) == ["stead.data", "stead.data.api", "stead.data.lineage"]  # type: ignore[arg-type]
+    namespace = ast.parse("from stead.cli import main").body[0]
+    assert _targets("stead.cli.fast", namespace) == ["stead.cli.main"]  # type: ignore[arg-type]
     relative = ast.parse("from .records import Run").body[0]
     assert _targets("stead.tracking.fluent", relative) == ["stead.tracking.records"]  # type: ignore[arg-type]
     tree = ast.parse("if TYPE_CHECKING:\n    import a\nelse:\n    import b\ndef f():\n    import c\n")

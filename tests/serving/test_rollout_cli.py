@@ -1,7 +1,7 @@
 """``stead deploy rollout | history`` as a user runs them (real CLI processes, SQLite and
-PostgreSQL): clear errors for bad input, status / pause / resume / abort, and ``--wait``
-running the analyses until the rollout ends (here: no traffic, so the analysis fails and the
-rollout rolls back at the first failed check)."""
+PostgreSQL): clear errors for bad input, status / pause / resume / abort, and ``--wait`` (or
+``watch``) running the analyses until the rollout ends (here: no traffic, so the analysis
+fails and the rollout rolls back at the first failed check)."""
 
 from __future__ import annotations
 
@@ -55,3 +55,12 @@ def test_wait_runs_the_analyses_until_the_rollout_ends(home: Home) -> None:
     assert "no data" in lines[1] and lines[-1] == "rollout 1 rolled_back"
     table = stead(home, "deploy", "history", "churn")
     assert table.returncode == 0 and "rollback" in table.stdout and "requests 0/0" in table.stdout
+
+    # without --wait the rollout waits for a controller: watch is one, for the rollout in progress
+    started = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@candidate", "--interval", "1s",
+                    "--checks", "1")
+    assert started.returncode == 0 and "stead deploy rollout watch churn" in started.stdout
+    watched = stead(home, "deploy", "rollout", "watch", "churn", "--json")
+    assert watched.returncode == 1
+    [decision] = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert (decision["rollout_id"], decision["action"], decision["verdict"]) == (2, "rollback", "fail")

@@ -18,7 +18,7 @@ __all__ = ["rollout", "history", "ab_report", "duration"]
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-_VERBS = ("status", "pause", "resume", "abort")
+_VERBS = ("status", "pause", "resume", "abort", "watch")
 
 
 def duration(text: str, what: str) -> float:
@@ -69,7 +69,7 @@ def _line(d: Any) -> str:
 
 
 def rollout(
-    words: list[str] = typer.Argument(..., metavar="[status|pause|resume|abort] DEPLOYMENT",
+    words: list[str] = typer.Argument(..., metavar="[status|pause|resume|abort|watch] DEPLOYMENT",
                                       help="The deployment to roll a candidate out onto, or a verb and the "
                                            "deployment."),
     candidate: str = typer.Option(None, "--candidate", help="The model to roll out: NAME@ALIAS or NAME/VERSION "
@@ -89,18 +89,24 @@ def rollout(
 
     A passed analysis adds --step percent up to --max, and a pass at --max promotes (the
     primary's alias moves to the candidate's version); the --checks-th failed analysis rolls
-    back; an inconclusive one pauses for a person. The stead server runs the analyses, or
-    --wait here.
+    back; an inconclusive one pauses for a person. --wait (or watch, for the rollout in
+    progress) makes the decisions in this process, each when due, until the rollout ends.
 
     Example: stead deploy rollout churn --candidate churn@candidate --step 10 --max 50 --interval 1m --checks 5
 
     Example: stead deploy rollout status churn
+
+    Example: stead deploy rollout watch churn
     """
     from stead.monitoring import rollout as ro
 
     if len(words) == 2 and words[0] in _VERBS:
         verb, name = words
         svc = _service()
+        if verb == "watch":
+            svc.get(name)
+            _drive(svc, ro.current(svc.store, name), as_json)
+            return
         if verb == "status":
             svc.get(name)  # NotFound for a deployment that does not exist
             got = ro.current(svc.store, name)
@@ -119,10 +125,21 @@ def rollout(
                  user=getattr(svc.registry, "user", "") or "")
     if not wait:
         _show_rollout(r, as_json)
+        if not as_json:
+            typer.echo(f"the analyses run in stead deploy rollout watch {r.deployment} (or any scheduler calling "
+                       "stead.monitoring.rollout.tick)")
         return
-    artifacts = _artifacts()
     if not as_json:
         typer.echo(f"rollout {r.id}: {r.candidate} (version {r.candidate_version}) has {r.weight}% of {r.deployment}")
+    _drive(svc, r, as_json)
+
+
+def _drive(svc: Any, r: Any, as_json: bool) -> None:
+    """Make the rollout's decisions here, each when due, until it stops progressing; exit 1
+    unless it was promoted."""
+    from stead.monitoring import rollout as ro
+
+    artifacts = _artifacts()
     while r.state == "progressing":
         time.sleep(max(0.0, r.due_at - time.time()))  # a scheduler's wait for the next interval
         for d in ro.tick(svc.store, artifacts, registry=svc.registry, deployment=r.deployment):

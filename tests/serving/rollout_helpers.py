@@ -51,10 +51,10 @@ def register_candidates(home: Home) -> tuple[int, int]:
 
 
 def write_log(artifacts: Any, start: float, end: float, counts: dict[str, tuple[int, int]],
-              versions: dict[str, str], *, latency_ms: float = 2.0, seed: int = 0) -> None:
+              versions: dict[str, str], *, latency_ms: float = 2.0, seed: int = 0) -> dict[str, list[str]]:
     """Rows spread over ``[start, end)``: per variant (answered, failed) requests at its
     model version in ``versions``, all predicting 1 (so the variants' predictions agree),
-    latencies near ``latency_ms``."""
+    latencies near ``latency_ms``. Returns each variant's answered request ids."""
     from stead.serving.prediction_log import PredictionLog
 
     rng = np.random.default_rng(seed)
@@ -73,3 +73,8 @@ def write_log(artifacts: Any, start: float, end: float, counts: dict[str, tuple[
         log._write(rows)  # the writer the server uses, with times chosen by the test
     finally:
         log.close()
+    answered: dict[str, list[str]] = {}
+    for row in rows:
+        if row[9] == 200:
+            answered.setdefault(row[1], []).append(row[4])
+    return answered

@@ -50,6 +50,9 @@ def test_steps_up_holds_on_a_failure_and_rolls_back_at_the_nth(churn) -> None:
     assert ro.tick(svc.store, artifacts, T + 59, registry=svc.registry) == []  # not due yet
 
     write_log(artifacts, T, T + 60, {"primary": (200, 0), "canary": (50, 0)}, _at(good))
+    now = ro.analysis_now(svc, artifacts, "churn", now=T + 60)  # what GET .../analysis answers
+    assert (now["pass"], now["verdict"], now["candidate"], now["rollout"]["id"]) == (True, "pass", "canary", r.id)
+    assert now["window"] == {"start": round(T * 1000), "end": round((T + 60) * 1000)}
     [d] = ro.tick(svc.store, artifacts, T + 60, registry=svc.registry)
     assert (d.action, d.verdict, d.weight_before, d.weight_after) == ("step", "pass", 20, 40)
     assert d.analysis["variants"]["canary"]["requests"] == 50 and d.window_start == round(T * 1000)
@@ -154,3 +157,42 @@ def test_two_controllers_make_one_decision_per_interval(churn, home: Home) -> No
     assert sorted(len(m) for m in made) == [0, 1]
     assert [d.action for _, d in ro.history(svc.store, "churn")] == ["start", "step"]
     assert ro.current(svc.store, "churn").weight == 20
+
+
+def test_ab_report_on_labelled_traffic_and_versions_kept_apart(churn) -> None:
+    from stead.monitoring.labels import write_labels
+    from stead.monitoring.variants import ab_reports, read_variants
+
+    svc, artifacts, good, _ = churn
+    svc.save_variants(svc.get("churn"), (Variant("primary", "churn@production", 50),
+                                         Variant("canary", f"churn/{good}", 50)))
+    ids = write_log(artifacts, T, T + 60, {"primary": (400, 0), "canary": (400, 0)}, _at(good))
+    write_log(artifacts, T, T + 60, {"canary": (500, 500)}, {"canary": "2"}, seed=3)  # an older candidate's rows
+    # every prediction is 1: the primary is always right, the canary right 70 % of the time
+    labels = {rid: 1 for rid in ids["primary"]}
+    labels.update({rid: int(i % 10 < 7) for i, rid in enumerate(ids["canary"])})
+    write_labels(svc.store, artifacts, "churn", labels)
+    samples = read_variants(artifacts, "churn", T, T + 60, versions=_at(good))
+    assert {n: (s.requests, s.errors, s.labelled) for n, s in samples.items()} == {
+        "primary": (400, 0, 400), "canary": (400, 0, 400)}
+    [report] = ab_reports(samples, "accuracy", "primary", min_effect=0.02)
+    assert (report.a.name, report.a.mean, report.b.name, report.b.mean) == ("primary", 1.0, "canary", 0.7)
+    assert report.winner == "primary" and report.p_value < 0.001
+    assert report.verdict.startswith("primary beats canary on accuracy: +30.0 points")
+    [latency] = ab_reports(samples, "latency", "primary")
+    assert latency.winner is None and latency.kind == "mean"
+    with pytest.raises(InvalidParameter, match="metric must be one of accuracy, latency, error_rate"):
+        ab_reports(samples, "auc", "primary")
+    # without the version filter the older candidate's failures count too
+    assert read_variants(artifacts, "churn", T, T + 60)["canary"].errors == 500
+
+
+def test_an_analysis_that_cannot_run_is_recorded_and_the_others_go_on(churn) -> None:
+    svc, artifacts, good, _ = churn
+    ro.start(svc, "churn", "churn@candidate", interval_s=60, options={"min_samples": 30}, now=T)
+    artifacts.put_bytes(b"not parquet", "prediction-logs/churn/date=" +
+                        time.strftime("%Y-%m-%d", time.gmtime(T)) + f"/{round(T * 1000) + 5}-1-bad.parquet")
+    [d] = ro.tick(svc.store, artifacts, T + 60, registry=svc.registry)
+    assert d.action == "error" and d.message.startswith("the analysis failed, tried again next interval")
+    r = ro.current(svc.store, "churn")
+    assert (r.state, r.weight, r.failed, r.updated_at) == ("progressing", 10, 0, round((T + 60) * 1000))

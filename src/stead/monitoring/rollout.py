@@ -24,6 +24,7 @@ it with the primary, and is promoted or rolled back on what the judge finds (Fla
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Rollout", "Decision", "Step", "OPTIONS", "ACTIVE", "start", "decide", "analyse", "tick", "current",
            "history", "pause", "resume", "abort", "analysis_now"]
 
+log = logging.getLogger("stead.monitoring")
 PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK, ABORTED = "progressing", "paused", "promoted", "rolled_back", "aborted"
 ACTIVE = (PROGRESSING, PAUSED)
 # the judge's settings a rollout may change (``options=``), with their defaults
@@ -397,8 +399,15 @@ def tick(store: Any, artifacts: Any, now: float | None = None, *, registry: Any 
                if r.updated_at + _ms(r.interval_s) <= _ms(now)]
     made = []
     for r in due:
-        if claim(store, r, now):
+        if not claim(store, r, now):
+            continue  # another controller took this interval
+        try:
             made.append(_decide_one(svc, artifacts, r, now))
+        except Exception as exc:  # noqa: BLE001 - one rollout's trouble must not stop the others
+            log.exception("rollout %s of %s: the analysis failed", r.id, r.deployment)
+            with store.write() as conn:
+                made.append(_record(conn, r, _ms(now), "error", f"the analysis failed, tried again next interval: "
+                                    f"{type(exc).__name__}: {exc}", r.weight, window_start=r.updated_at))
     return made
 
 

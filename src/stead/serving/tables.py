@@ -94,7 +94,7 @@ rollout_decisions = Table(
     Column("verdict", String(16), nullable=True),  # pass, fail, inconclusive; null for a person's action
     Column("score", Float, nullable=True),
     Column("analysis", Text, nullable=True),  # JSON: Analysis.to_json() with the window's counts
-    Column("action", String(32), nullable=False),  # start, step, hold, pause, resume, promote, rollback, abort
+    Column("action", String(32), nullable=False),  # start, step, hold, pause, resume, promote, rollback, abort, error
     Column("message", Text, nullable=False, server_default=""),
     Index("ix_rollout_decisions_rollout", "rollout_id", "time"),
 )

@@ -30,9 +30,18 @@ def duration(text: str, what: str) -> float:
 
 
 def _service() -> Any:
-    from stead.cli.deploy import _service as service
+    """The deployments service on the store the registry uses (as ``stead.cli.deploy`` builds it)."""
+    from stead.cli.common import settings
+    from stead.registry.client import RegistryClient
+    from stead.serving.deployments import Deployments
 
-    return service()
+    registry = RegistryClient(settings())
+    store = getattr(registry.backend, "store", None)
+    if store is None:
+        from stead.store import open_store
+
+        store = open_store(settings().resolved_store_url)
+    return Deployments(store, registry)
 
 
 def _artifacts() -> Any:

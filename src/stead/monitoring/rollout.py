@@ -32,80 +32,34 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from stead.errors import InvalidParameter, InvalidState, NotFound
+from stead.monitoring.rollout_records import (
+    ABORTED,
+    ACTIVE,
+    OPTIONS,
+    PAUSED,
+    PROGRESSING,
+    PROMOTED,
+    ROLLED_BACK,
+    Decision,
+    Rollout,
+    active,
+    current,
+    history,
+    ms,
+    plain,
+    record,
+    from_row,
+)
 
 if TYPE_CHECKING:
     from stead.monitoring.judge import Analysis
     from stead.monitoring.variants import VariantSamples
     from stead.serving.deployments import Deployments
 
-__all__ = ["Rollout", "Decision", "Step", "OPTIONS", "ACTIVE", "start", "decide", "analyse", "tick", "current",
-           "history", "pause", "resume", "abort", "analysis_now"]
+__all__ = ["Rollout", "Decision", "Step", "OPTIONS", "ACTIVE", "start", "decide", "analyse", "tick", "claim",
+           "current", "history", "pause", "resume", "abort", "analysis_now"]
 
 log = logging.getLogger("stead.monitoring")
-PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK, ABORTED = "progressing", "paused", "promoted", "rolled_back", "aborted"
-ACTIVE = (PROGRESSING, PAUSED)
-# the judge's settings a rollout may change (``options=``), with their defaults
-OPTIONS: dict[str, float] = {
-    "min_samples": 50, "alpha": 0.05, "latency_tolerance": 0.1, "latency_absolute_ms": 5.0,
-    "error_tolerance": 0.0, "accuracy_tolerance": 0.0, "pass_score": 95.0, "marginal_score": 75.0,
-}
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """One rollout's settings and where it stands; times in ms since the epoch."""
-
-    id: int
-    deployment: str
-    variant: str
-    candidate: str
-    candidate_version: str
-    step: int
-    max_weight: int
-    interval_s: float
-    checks: int
-    options: dict[str, float]
-    state: str
-    weight: int
-    failed: int
-    reason: str
-    user_id: str
-    started_at: int
-    updated_at: int
-
-    @property
-    def due_at(self) -> float:
-        """When the next analysis is due (seconds since the epoch)."""
-        return self.updated_at / 1000 + self.interval_s
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "deployment": self.deployment, "variant": self.variant, "candidate": self.candidate,
-                "candidate_version": self.candidate_version, "step": self.step, "max_weight": self.max_weight,
-                "interval_s": self.interval_s, "checks": self.checks, "options": dict(self.options),
-                "state": self.state, "weight": self.weight, "failed": self.failed, "reason": self.reason,
-                "user_id": self.user_id, "started_at": self.started_at, "updated_at": self.updated_at,
-                "next_analysis_at": int(self.due_at * 1000) if self.state == PROGRESSING else None}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One stored decision: an analysis and what followed, or a person's action (no verdict)."""
-
-    rollout_id: int
-    time: int
-    window_start: int | None
-    weight_before: int
-    weight_after: int
-    verdict: str | None
-    score: float | None
-    analysis: dict[str, Any] | None
-    action: str
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"rollout_id": self.rollout_id, "time": self.time, "window_start": self.window_start,
-                "weight_before": self.weight_before, "weight_after": self.weight_after, "verdict": self.verdict,
-                "score": self.score, "action": self.action, "message": self.message, "analysis": self.analysis}
 
 
 @dataclass(frozen=True)
@@ -174,83 +128,6 @@ def _drift(primary: Any, candidate: Any) -> Any:
     return found if found is not None else (None, None)
 
 
-# ---- the store ---------------------------------------------------------------------------
-
-def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
-
-
-def _row(r: Mapping[str, Any]) -> Rollout:
-    return Rollout(int(r["id"]), r["deployment"], r["variant"], r["candidate"], r["candidate_version"],
-                   int(r["step"]), int(r["max_weight"]), float(r["interval_s"]), int(r["checks"]),
-                   json.loads(r["options"]), r["state"], int(r["weight"]), int(r["failed"]), r["reason"] or "",
-                   r["user_id"] or "", int(r["started_at"]), int(r["updated_at"]))
-
-
-def _plain(value: Any) -> Any:
-    """JSON has no NaN or infinity: such a figure is stored as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _record(conn: Any, r: Rollout, now_ms: int, action: str, message: str, weight_after: int, *,
-            window_start: int | None = None, analysis: dict[str, Any] | None = None) -> Decision:
-    from stead.serving.tables import rollout_decisions as rd
-
-    verdict = analysis["status"] if analysis else None
-    score = analysis["score"] if analysis else None
-    d = Decision(r.id, now_ms, window_start, r.weight, weight_after, verdict, score, analysis, action, message)
-    conn.execute(rd.insert().values(rollout_id=r.id, time=now_ms, window_start=window_start,
-                                    weight_before=r.weight, weight_after=weight_after, verdict=verdict, score=score,
-                                    analysis=None if analysis is None else json.dumps(_plain(analysis)),
-                                    action=action, message=message))
-    return d
-
-
-def _active(store: Any, deployment: str) -> Rollout | None:
-    from stead.serving.tables import rollouts as t
-
-    with store.read() as conn:
-        row = conn.execute(t.select().where(t.c.deployment == deployment, t.c.state.in_(ACTIVE))
-                           .order_by(t.c.id.desc())).mappings().first()
-    return None if row is None else _row(row)
-
-
-def current(store: Any, deployment: str) -> Rollout:
-    """The latest rollout of ``deployment`` (the one in progress, if any)."""
-    from stead.serving.tables import rollouts as t
-
-    with store.read() as conn:
-        row = conn.execute(t.select().where(t.c.deployment == deployment).order_by(t.c.id.desc())).mappings().first()
-    if row is None:
-        raise NotFound(f"Deployment {deployment!r} has no rollout; start one with stead deploy rollout "
-                       f"{deployment} --candidate MODEL@ALIAS")
-    return _row(row)
-
-
-def history(store: Any, deployment: str) -> list[tuple[Rollout, Decision]]:
-    """Every decision on every rollout of ``deployment``, oldest first."""
-    from sqlalchemy import select
-
-    from stead.serving.tables import rollout_decisions as rd
-    from stead.serving.tables import rollouts as t
-
-    with store.read() as conn:
-        rows = conn.execute(select(t, rd.c.time, rd.c.window_start, rd.c.weight_before, rd.c.weight_after,
-                                   rd.c.verdict, rd.c.score, rd.c.analysis, rd.c.action, rd.c.message)
-                            .join(rd, rd.c.rollout_id == t.c.id).where(t.c.deployment == deployment)
-                            .order_by(rd.c.time, rd.c.id)).mappings().all()
-    return [(_row(r), Decision(int(r["id"]), int(r["time"]), r["window_start"], int(r["weight_before"]),
-                               int(r["weight_after"]), r["verdict"], r["score"],
-                               None if r["analysis"] is None else json.loads(r["analysis"]), r["action"],
-                               r["message"] or "")) for r in rows]
-
-
 # ---- moving traffic ----------------------------------------------------------------------
 
 def _set_canary(svc: Deployments, r: Rollout, weight: int | None) -> None:
@@ -295,7 +172,7 @@ def start(svc: Deployments, deployment: str, candidate: str, *, step: int = 10, 
     if dep.blue_green:
         raise InvalidParameter(f"Deployment {deployment!r} is blue-green: stage the candidate on the idle color "
                                f"and stead deploy switch {deployment}")
-    running = _active(svc.store, deployment)
+    running = active(svc.store, deployment)
     if running is not None:
         raise InvalidState(f"Deployment {deployment!r} already has a rollout {running.state} ({running.candidate} "
                            f"at {running.weight}%); stop it with stead deploy rollout abort {deployment}")
@@ -323,7 +200,7 @@ def start(svc: Deployments, deployment: str, candidate: str, *, step: int = 10, 
     variants = [pinned if v.name == variant else v for v in dep.variants]
     if not any(v.name == variant for v in dep.variants):
         variants.append(pinned)
-    now_ms = _ms(time.time() if now is None else now)
+    now_ms = ms(time.time() if now is None else now)
     opts = {**OPTIONS, **{k: float(v) for k, v in (options or {}).items()}}
     svc.save_variants(dep, tuple(replace(v, weight=100 - step) if v.name == primary.name else v for v in variants))
     with svc.store.write() as conn:
@@ -334,7 +211,7 @@ def start(svc: Deployments, deployment: str, candidate: str, *, step: int = 10, 
             updated_at=now_ms)).inserted_primary_key[0]
         r = Rollout(int(rid), deployment, variant, candidate, str(version.version), step, max_weight,
                     float(interval_s), checks, opts, PROGRESSING, 0, 0, "", user, now_ms, now_ms)
-        _record(conn, r, now_ms, "start", f"{candidate} (version {version.version}) gets {step}% as {variant}", step)
+        record(conn, r, now_ms, "start", f"{candidate} (version {version.version}) gets {step}% as {variant}", step)
     return replace(r, weight=step)
 
 
@@ -343,13 +220,13 @@ def _change(svc: Deployments, deployment: str, want: tuple[str, ...], state: str
     """Move the rollout in progress from one of ``want`` states to ``state``, recorded."""
     from stead.serving.tables import rollouts as t
 
-    r = _active(svc.store, deployment)
+    r = active(svc.store, deployment)
     if r is None:
         svc.get(deployment)
         raise NotFound(f"Deployment {deployment!r} has no rollout in progress")
     if r.state not in want:
         raise InvalidState(f"The rollout of {deployment!r} is {r.state}; it must be {' or '.join(want)} to {action}")
-    now_ms = _ms(time.time() if now is None else now)
+    now_ms = ms(time.time() if now is None else now)
     weight = r.weight
     if state == ABORTED:
         _set_canary(svc, r, None)
@@ -360,7 +237,7 @@ def _change(svc: Deployments, deployment: str, want: tuple[str, ...], state: str
         if done != 1:
             raise InvalidState(f"The rollout of {deployment!r} changed meanwhile; look again with "
                                f"stead deploy rollout status {deployment}")
-        _record(conn, r, now_ms, action, message, weight)
+        record(conn, r, now_ms, action, message, weight)
     return replace(r, state=state, weight=weight, reason=message, updated_at=now_ms)
 
 
@@ -395,8 +272,8 @@ def tick(store: Any, artifacts: Any, now: float | None = None, *, registry: Any 
     if deployment is not None:
         query = query.where(t.c.deployment == deployment)
     with store.read() as conn:
-        due = [r for r in map(_row, conn.execute(query.order_by(t.c.id)).mappings())
-               if r.updated_at + _ms(r.interval_s) <= _ms(now)]
+        due = [r for r in map(from_row, conn.execute(query.order_by(t.c.id)).mappings())
+               if r.updated_at + ms(r.interval_s) <= ms(now)]
     made = []
     for r in due:
         if not claim(store, r, now):
@@ -406,7 +283,7 @@ def tick(store: Any, artifacts: Any, now: float | None = None, *, registry: Any 
         except Exception as exc:  # noqa: BLE001 - one rollout's trouble must not stop the others
             log.exception("rollout %s of %s: the analysis failed", r.id, r.deployment)
             with store.write() as conn:
-                made.append(_record(conn, r, _ms(now), "error", f"the analysis failed, tried again next interval: "
+                made.append(record(conn, r, ms(now), "error", f"the analysis failed, tried again next interval: "
                                     f"{type(exc).__name__}: {exc}", r.weight, window_start=r.updated_at))
     return made
 
@@ -419,7 +296,7 @@ def claim(store: Any, r: Rollout, now: float) -> bool:
     with store.write() as conn:
         return bool(conn.execute(t.update().where(t.c.id == r.id, t.c.state == PROGRESSING,
                                                   t.c.updated_at == r.updated_at)
-                                 .values(updated_at=_ms(now))).rowcount == 1)
+                                 .values(updated_at=ms(now))).rowcount == 1)
 
 
 def _decide_one(svc: Deployments, artifacts: Any, r: Rollout, now: float) -> Decision:
@@ -427,7 +304,7 @@ def _decide_one(svc: Deployments, artifacts: Any, r: Rollout, now: float) -> Dec
     from stead.serving import promotion
     from stead.serving.tables import rollouts as t
 
-    now_ms = _ms(now)
+    now_ms = ms(now)
     analysis: dict[str, Any] | None = None
     try:
         dep = svc.get(r.deployment)
@@ -459,7 +336,7 @@ def _decide_one(svc: Deployments, artifacts: Any, r: Rollout, now: float) -> Dec
     with svc.store.write() as conn:
         conn.execute(t.update().where(t.c.id == r.id).values(state=step.state, weight=step.weight,
                                                               failed=step.failed, reason=step.message))
-        return _record(conn, replace(r, failed=step.failed), now_ms, step.action, step.message, step.weight,
+        return record(conn, replace(r, failed=step.failed), now_ms, step.action, step.message, step.weight,
                        window_start=r.updated_at, analysis=analysis)
 
 
@@ -487,7 +364,7 @@ def analysis_now(svc: Deployments, artifacts: Any, deployment: str, *, window_s:
 
     now = time.time() if now is None else float(now)
     dep = svc.get(deployment)
-    r = _active(svc.store, deployment)
+    r = active(svc.store, deployment)
     primary = dep.primary().name
     if r is not None:
         candidate, start_s, options = r.variant, r.updated_at / 1000, r.options
@@ -499,9 +376,9 @@ def analysis_now(svc: Deployments, artifacts: Any, deployment: str, *, window_s:
     pinned = {r.variant: r.candidate_version} if r is not None else {}
     samples = read_variants(artifacts, deployment, start_s, now, versions=_versions(svc, dep, pinned))
     result = analyse(samples, primary, candidate, options)
-    return _plain({"deployment": deployment, "primary": primary, "candidate": candidate,
+    return plain({"deployment": deployment, "primary": primary, "candidate": candidate,
                    "pass": result.status == "pass", "verdict": result.status, "score": result.score,
-                   "reason": result.reason, "window": {"start": _ms(start_s), "end": _ms(now)},
+                   "reason": result.reason, "window": {"start": ms(start_s), "end": ms(now)},
                    "rollout": r.to_json() if r else None,
                    "variants": {n: s.summary() for n, s in samples.items() if n in (primary, candidate)},
                    "analysis": result.to_json()})

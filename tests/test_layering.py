@@ -22,10 +22,10 @@ import stead
 
 SRC = Path(stead.__file__).parent
 ROOT = SRC.parent
-# What may not import stead.server or stead.cli: the domain packages and what is below them.
+# What may not import stead.server, stead.ui or stead.cli: the domain packages and what is below them.
 # (serving is a server of its own and shares the server's HTTP pieces.)
 LOWER = ("tracking", "registry", "models", "data", "pipelines", "monitoring", "store", "artifacts", "wire")
-UPPER = ("stead.server", "stead.cli")
+UPPER = ("stead.server", "stead.cli", "stead.ui")
 
 
 @dataclass(frozen=True)

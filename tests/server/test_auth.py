@@ -11,6 +11,7 @@ import pytest
 
 from stead.server.dispatch import JsonEndpointApp, RawEndpointApp
 from stead.server.endpoint import Access, Endpoint
+from stead.ui.page import PageApp
 
 API = "/api/2.0/mlflow"
 PASSWORD = "correct horse battery"
@@ -69,8 +70,14 @@ def _all_endpoints(client):  # type: ignore[no-untyped-def]
 
 
 # The routes anyone may call without logging in. A new public route is a decision: add it here.
+# The UI's: its "/" shell (no data), static files, the login form, logging in and out.
 PUBLIC_ROUTES = {(m, p) for m in ("GET", "HEAD") for p in (
-    "/health", "/version", "/openapi.json", "/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info")}
+    "/health", "/version", "/openapi.json", "/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info",
+    "/", "/login", "/static/{digest}/{name}")} | {("POST", "/login"), ("POST", "/logout")}
+# What a public route answers the walk's made-up request when that is not 200: the UI's POSTs
+# refuse a request without the CSRF token, and no static file has a made-up name.
+PUBLIC_REFUSALS = {("POST", "/login"): 403, ("POST", "/logout"): 403, ("GET", "/static/{digest}/{name}"): 404,
+                   ("HEAD", "/static/{digest}/{name}"): 404}
 
 
 def _unguarded(router):  # type: ignore[no-untyped-def]
@@ -79,7 +86,7 @@ def _unguarded(router):  # type: ignore[no-untyped-def]
     bad = []
     for path, method, app in router.mounted():
         access = getattr(getattr(app, "endpoint", None), "access", None)
-        if not isinstance(app, JsonEndpointApp | RawEndpointApp) or not isinstance(access, Access):
+        if not isinstance(app, JsonEndpointApp | RawEndpointApp | PageApp) or not isinstance(access, Access):
             bad.append(f"{method} {path}")
     return bad
 
@@ -112,7 +119,7 @@ def test_every_live_route_refuses_anonymous_calls(auth_api):
         concrete = re.sub(r"{(\w+)(:path)?}", lambda m: "1/r/artifacts/f.txt" if m.group(2) else "m-1", path)
         r = auth_api.request(method, concrete, content=b"{}", headers={"content-type": "application/json"})
         if (method, path) in PUBLIC_ROUTES:
-            assert r.status_code == 200, (method, path, r.status_code)
+            assert r.status_code == PUBLIC_REFUSALS.get((method, path), 200), (method, path, r.status_code)
         else:
             assert r.status_code == 401, (method, path, r.status_code, r.text)
             if method != "HEAD":
@@ -123,7 +130,7 @@ def test_anonymous_calls_get_401(auth_api):
     for prefix, endpoint in _all_endpoints(auth_api):
         r = _request(auth_api, prefix, endpoint, {})
         if endpoint.access.resource == "public":
-            assert r.status_code == 200, (endpoint.path, r.text)
+            assert r.status_code == PUBLIC_REFUSALS.get((endpoint.method, endpoint.path), 200), (endpoint.path, r.text)
         else:
             assert r.status_code == 401, (prefix + endpoint.path, r.status_code, r.text)
             assert r.json()["error_code"] == "UNAUTHENTICATED"

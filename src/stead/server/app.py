@@ -4,6 +4,8 @@ user service and route tables, and returns one ASGI app (``stead.server.router.R
 Route tables are data. Each concept contributes a module with ``ENDPOINTS``; the MLflow API
 tables are mounted under ``/api/2.0`` and ``/ajax-api/2.0`` (MLflow 3 ones under ``3.0``).
 A new concept's routes are one more module name in ``API_V2_MODULES`` (or ``STEAD_MODULES``).
+The web UI's pages (``stead.ui.routes``) are mounted beside them at ``/``; they are not part of
+the OpenAPI document, which describes the API.
 """
 
 from __future__ import annotations
@@ -183,9 +185,13 @@ def create_app(settings: Settings, *, auth: bool = False, context: ServerContext
             pool.shutdown(wait=False)
         ctx.store.dispose()
 
-    app = Router(_routes(ctx, tables), on_startup=startup, on_shutdown=shutdown)
+    from stead.ui.routes import ui_routes
+
+    ui_table, ui_mounted = ui_routes(ctx)  # the web UI at / (stead.ui), after the API's paths
+    app = Router([*_routes(ctx, tables), *ui_mounted], on_startup=startup, on_shutdown=shutdown)
     app.state.ctx = ctx
-    app.state.route_tables = tables
+    app.state.api_tables = tables  # what the OpenAPI document describes
+    app.state.route_tables = [*tables, ("", ui_table)]  # every mounted table: what the auth walk checks
     return app
 
 

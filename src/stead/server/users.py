@@ -32,9 +32,10 @@ from stead.server.throttle import LoginThrottle
 from stead.store import Store
 from stead.store.upsert import upsert
 
-__all__ = ["User", "Credentials", "UserService", "LEVELS", "hash_password", "verify_password"]
+__all__ = ["User", "Credentials", "UserService", "LEVELS", "SESSION_TOKEN_NAME", "hash_password", "verify_password"]
 
 LEVELS = {"READ": 1, "EDIT": 2, "MANAGE": 3}
+SESSION_TOKEN_NAME = "ui session"  # the tokens behind the web UI's login sessions
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _MIN_PASSWORD = 8
 _MAX_VERIFIED = 10_000
@@ -212,6 +213,33 @@ class UserService:
             self.throttle.failed(keys)
             raise Unauthenticated("Invalid credentials: unknown user, wrong password or revoked token")
         return user
+
+    # ---- browser sessions (stead.ui) ------------------------------------------------
+    def start_session(self, user: User) -> str:
+        """A new session secret for ``user``: an API token named ``SESSION_TOKEN_NAME``, so that
+        ``stead tokens list`` shows it and ``stead tokens revoke`` ends it."""
+        return self.create_token(user.username, SESSION_TOKEN_NAME)[1]
+
+    def session_user(self, token: str, max_age_s: float) -> User | None:
+        """The user of a live session secret no older than ``max_age_s``; None otherwise.
+        Not throttled: a secret of 32 random bytes cannot be guessed."""
+        oldest = int((time.time() - max_age_s) * 1000)
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(users.c.id, users.c.username, users.c.is_admin)
+                .join(api_tokens, api_tokens.c.user_id == users.c.id)
+                .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_time.is_(None),
+                       api_tokens.c.name == SESSION_TOKEN_NAME, api_tokens.c.created_time >= oldest)
+            ).first()
+        return User(row.id, row.username, bool(row.is_admin)) if row else None
+
+    def end_session(self, token: str) -> None:
+        """Revoke a session secret (logging out); unknown ones are ignored."""
+        with self.store.write() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.token_hash == _token_hash(token),
+                                                  api_tokens.c.name == SESSION_TOKEN_NAME,
+                                                  api_tokens.c.revoked_time.is_(None))
+                         .values(revoked_time=int(time.time() * 1000)))
 
     def _verify_bearer(self, token: str) -> User | None:
         with self.store.read() as conn:

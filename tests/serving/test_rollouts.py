@@ -115,6 +115,8 @@ def test_bad_input_is_refused_and_changes_nothing(churn) -> None:
         ro.start(svc, "churn", "churn@candidate", checks=0)
     with pytest.raises(InvalidParameter, match="must be NAME@ALIAS or NAME/VERSION"):
         ro.start(svc, "churn", "churn")
+    with pytest.raises(InvalidParameter, match="is version 1, which the primary of 'churn' serves already"):
+        ro.start(svc, "churn", "churn/1")
     assert _weights(svc) == {"primary": 100}
     with pytest.raises(NotFound, match="has no rollout"):
         ro.current(svc.store, "churn")
@@ -196,3 +198,13 @@ def test_an_analysis_that_cannot_run_is_recorded_and_the_others_go_on(churn) -> 
     assert d.action == "error" and d.message.startswith("the analysis failed, tried again next interval")
     r = ro.current(svc.store, "churn")
     assert (r.state, r.weight, r.failed, r.updated_at) == ("progressing", 10, 0, round((T + 60) * 1000))
+
+
+def test_a_rollout_of_a_deleted_deployment_is_stopped_at_its_next_tick(churn) -> None:
+    svc, artifacts, _, _ = churn
+    ro.start(svc, "churn", "churn@candidate", interval_s=60, now=T)
+    svc.delete("churn")
+    [d] = ro.tick(svc.store, artifacts, T + 60, registry=svc.registry)
+    assert (d.action, d.verdict, d.weight_after) == ("abort", None, 0)
+    assert d.message == "stopped: Deployment 'churn' does not exist; list them with stead deploy list"
+    assert ro.current(svc.store, "churn").state == "aborted"

@@ -44,11 +44,11 @@ from stead.monitoring.rollout_records import (
     Rollout,
     active,
     current,
+    from_row,
     history,
     ms,
     plain,
     record,
-    from_row,
 )
 
 if TYPE_CHECKING:
@@ -184,10 +184,17 @@ def start(svc: Deployments, deployment: str, candidate: str, *, step: int = 10, 
     except (NotFound, InvalidParameter) as exc:  # the registry answers an unknown alias as MLflow does
         raise NotFound(f"Candidate {candidate!r} does not resolve to a model version: {exc.message}") from None
     primary = dep.primary()
-    p_name, _, p_alias = primary.model_ref()
+    p_name = primary.model_ref()[0]
     if p_name != name:
         raise InvalidParameter(f"Candidate {candidate!r} is not a version of {p_name!r}, the model the primary of "
                                f"{deployment!r} serves ({primary.model}): a promotion could not replace it")
+    try:
+        serving = str(svc.registry.get_version(primary.model).version)
+    except (NotFound, InvalidParameter):
+        serving = None  # the primary's reference does not resolve now: nothing to compare
+    if serving == str(version.version):
+        raise InvalidParameter(f"Candidate {candidate!r} is version {version.version}, which the primary of "
+                               f"{deployment!r} serves already ({primary.model})")
     others = [v for v in dep.variants if not v.shadow and v.name != primary.name and v.weight > 0]
     if others:
         raise InvalidState(f"Deployment {deployment!r} already splits traffic ("
@@ -229,7 +236,10 @@ def _change(svc: Deployments, deployment: str, want: tuple[str, ...], state: str
     now_ms = ms(time.time() if now is None else now)
     weight = r.weight
     if state == ABORTED:
-        _set_canary(svc, r, None)
+        try:
+            _set_canary(svc, r, None)
+        except NotFound:
+            pass  # the deployment or its canary is gone already: only the rollout is left to end
         weight = 0
     with svc.store.write() as conn:
         done = conn.execute(t.update().where(t.c.id == r.id, t.c.state == r.state).values(

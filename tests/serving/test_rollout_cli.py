@@ -64,3 +64,33 @@ def test_wait_runs_the_analyses_until_the_rollout_ends(home: Home) -> None:
     assert watched.returncode == 1
     [decision] = [json.loads(line) for line in watched.stdout.splitlines()]
     assert (decision["rollout_id"], decision["action"], decision["verdict"]) == (2, "rollback", "fail")
+
+
+def test_ab_report_prints_a_row_per_variant_and_a_verdict(home: Home) -> None:
+    import time
+
+    from rollout_helpers import write_log
+    from stead.artifacts import open_artifact_store
+    from stead.monitoring.labels import write_labels
+    from stead.store import open_store
+
+    good, _ = register_candidates(home)
+    assert stead(home, "deploy", "create", "churn", "--model", "churn@production", "--canary", "churn@candidate",
+                 "--weight", "50").returncode == 0
+    artifacts = open_artifact_store(str(home.artifacts))
+    now = time.time()
+    ids = write_log(artifacts, now - 600, now - 1, {"primary": (300, 0), "canary": (300, 0)},
+                    {"primary": "1", "canary": str(good)})
+    labels = {rid: 1 for rid in ids["primary"]} | {rid: int(i % 5 > 0) for i, rid in enumerate(ids["canary"])}
+    store = open_store(home.store_url)
+    try:
+        write_labels(store, artifacts, "churn", labels)
+    finally:
+        store.dispose()
+    shown = stead(home, "deploy", "ab-report", "churn", "--metric", "accuracy", "--since", "1h")
+    assert shown.returncode == 0, shown.stderr
+    assert "A/B on accuracy of deployment churn" in shown.stdout and "(baseline)" in shown.stdout
+    assert shown.stdout.strip().splitlines()[-1].startswith(
+        "canary vs primary: primary beats canary on accuracy: +20.0 points, p=0.0029 (always valid)")
+    bad = stead(home, "deploy", "ab-report", "churn", "--metric", "auc")
+    assert bad.returncode != 0 and "metric must be one of accuracy, latency, error_rate" in bad.stderr

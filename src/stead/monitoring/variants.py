@@ -32,7 +32,7 @@ __all__ = ["VariantSamples", "read_variants", "ab_reports", "METRICS"]
 METRICS = ("accuracy", "latency", "error_rate")
 
 
-@dataclass
+@dataclass(frozen=True)
 class VariantSamples:
     """One variant's requests, errors, latencies, predictions and correctness in a range."""
 

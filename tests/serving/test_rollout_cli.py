@@ -94,3 +94,24 @@ def test_ab_report_prints_a_row_per_variant_and_a_verdict(home: Home) -> None:
         "canary vs primary: primary beats canary on accuracy: +20.0 points, p=0.0029 (always valid)")
     bad = stead(home, "deploy", "ab-report", "churn", "--metric", "auc")
     assert bad.returncode != 0 and "metric must be one of accuracy, latency, error_rate" in bad.stderr
+
+
+def test_two_watching_processes_make_one_decision(home: Home) -> None:
+    import subprocess
+    import sys
+
+    register_candidates(home)
+    assert stead(home, "deploy", "create", "churn", "--model", "churn@production").returncode == 0
+    started = stead(home, "deploy", "rollout", "churn", "--candidate", "churn@candidate", "--interval", "2s",
+                    "--checks", "1")
+    assert started.returncode == 0, started.stderr
+    argv = [sys.executable, "-c", "from stead.cli.main import run; run()", "deploy", "rollout", "watch", "churn",
+            "--json"]
+    procs = [subprocess.Popen(argv, env={**home.env(), "COLUMNS": "200"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [1, 1], [err for _, err in outs]
+    made = [json.loads(line) for out, _ in outs for line in out.splitlines()]
+    assert [d["action"] for d in made] == ["rollback"]  # one of the two made it; the other found it done
+    history = json.loads(stead(home, "deploy", "history", "churn", "--json").stdout)
+    assert [d["action"] for d in history] == ["start", "rollback"]

@@ -8,6 +8,7 @@ user logged, even one that got past escaping, cannot run script in the UI's orig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -25,6 +26,7 @@ _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+    (b"vary", b"accept, cookie"),  # one URL answers HTML or JSON, per user
 ]
 _MAX_FORM = 64 * 1024
 
@@ -100,7 +102,7 @@ class Response:
     content_type: str
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
-    async def send(self, send: Any, cookies: list[str] = ()) -> None:  # type: ignore[assignment]
+    async def send(self, send: Any, cookies: Sequence[str] = ()) -> None:
         headers = [(b"content-type", self.content_type.encode()), (b"content-length", str(len(self.body)).encode()),
                    *_SECURITY_HEADERS, *self.headers]
         headers += [(b"set-cookie", c.encode("latin-1")) for c in cookies]

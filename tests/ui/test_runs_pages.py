@@ -191,6 +191,30 @@ def test_a_post_without_the_csrf_token_is_refused(watched, seeded: Seeded) -> No
     watched.clean()
 
 
+def test_the_run_page_charts_a_metric(watched, seeded: Seeded) -> None:
+    from stead.ui.assets import plotly_file
+
+    if plotly_file() is None:
+        pytest.skip("the plotly package is missing: pip install -e '.[ui]' (charts use its bundled Plotly.js)")
+    page = watched.page
+    rid = seeded.run_ids[7]
+    with httpx.Client(base_url=seeded.url) as c:
+        points = [{"key": "curve", "value": float(step * step), "timestamp": 1, "step": step} for step in range(2500)]
+        for i in range(0, len(points), 1000):
+            assert c.post(f"{API}/runs/log-batch", json={"run_id": rid, "metrics": points[i:i + 1000]}).status_code == 200
+    response = page.goto(f"{seeded.url}/experiments/{seeded.experiment_id}/runs/{rid}?metric=curve")
+    assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
+    page.wait_for_selector("#metric-chart[data-drawn='curve']")
+    assert page.locator("#metric-chart .scatterlayer .trace").count() == 1
+    page.select_option("#metric-key", "loss")
+    page.wait_for_selector("#metric-chart[data-drawn='loss']")
+    assert _query(page)["metric"] == ["loss"]  # the chosen metric is in the URL
+    history = httpx.get(f"{seeded.url}/experiments/{seeded.experiment_id}/runs/{rid}/metric",
+                        params={"key": "curve"}).json()
+    assert len(history["steps"]) == 2000 and history["steps"][0] == 0 and history["steps"][-1] == 2499  # sampled
+    watched.clean()
+
+
 def test_static_files_are_cached_by_content(seeded: Seeded, tmp_path: Path) -> None:
     html = httpx.get(f"{seeded.url}/experiments", headers={"accept": "text/html"}).text
     src = re.search(r'src="(/static/[0-9a-f]+/ui\.js)"', html)

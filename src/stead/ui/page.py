@@ -23,7 +23,7 @@ from stead.server.dispatch import in_thread
 from stead.server.endpoint import ApiCall, Endpoint
 from stead.server.errors import error_parts, internal_error_parts, public_message
 from stead.ui.session import check_csrf, csrf_token, request_user
-from stead.ui.web import Response, UiRequest, read_request, redirect
+from stead.ui.web import CHART_CSP, Response, UiRequest, read_request, redirect
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -44,6 +44,7 @@ class View:
     data: dict[str, Any]
     status: int = 200
     extra: dict[str, Any] = field(default_factory=dict)  # template-only values, not in the JSON
+    charts: bool = False  # the page draws Plotly charts (web.CHART_CSP)
 
 
 Handler = Callable[["ServerContext", ApiCall, UiRequest], "View | Response"]
@@ -64,7 +65,8 @@ class PageApp:
         template = self.templates.get_template(view.template)
         html = template.render(**view.data, **view.extra, user=call.user, auth=self.ctx.auth,
                                csrf=csrf_token(req), asset=self.assets.url, request=req)
-        return Response(view.status, html.encode(), "text/html; charset=utf-8")
+        headers = [(b"content-security-policy", CHART_CSP.encode())] if view.charts else []
+        return Response(view.status, html.encode(), "text/html; charset=utf-8", headers)
 
     def _run(self, req: UiRequest, scope: dict[str, Any]) -> Response:
         call = ApiCall(dict(req.query), dict(scope.get("path_params") or {}))

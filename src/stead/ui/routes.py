@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from stead.server.endpoint import AUTHENTICATED, PUBLIC, Access, ApiCall, Endpoint
 from stead.server.router import MountedRoute
-from stead.ui.assets import Assets
+from stead.ui.assets import Assets, plotly_file
 from stead.ui.experiments import experiments_page, home, keys_json, runs_page
 from stead.ui.login import login, login_form, logout
 from stead.ui.page import PageApp
-from stead.ui.runs import delete_run, restore_run, run_page
+from stead.ui.runs import delete_run, metric_json, restore_run, run_page
 from stead.ui.web import Response, UiRequest
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def ui_endpoints(assets: Assets) -> list[Endpoint]:
         Endpoint("GET", "/experiments/{experiment_id}/keys", keys_json, Access("experiment", "READ"),
                  "UI: param, metric and tag keys of an experiment's runs (column chooser)"),
         Endpoint("GET", "/experiments/{experiment_id}/runs/{run_id}", run_page, _RUN_READ, "UI: a run"),
+        Endpoint("GET", "/experiments/{experiment_id}/runs/{run_id}/metric", metric_json, _RUN_READ,
+                 "UI: a metric's history, sampled for a chart"),
         Endpoint("POST", "/experiments/{experiment_id}/runs/{run_id}/delete", delete_run, _RUN_MANAGE,
                  "UI: delete a run"),
         Endpoint("POST", "/experiments/{experiment_id}/runs/{run_id}/restore", restore_run, _RUN_MANAGE,
@@ -77,6 +79,7 @@ def ui_routes(ctx: "ServerContext") -> tuple[list[Endpoint], list[MountedRoute]]
                             trim_blocks=True, lstrip_blocks=True)
     templates.filters["time"] = _time
     templates.filters["number"] = _number
-    assets = Assets()
+    assets = Assets(plotly=plotly_file())
+    templates.globals["has_asset"] = assets.has
     table = ui_endpoints(assets)
     return table, [MountedRoute(e.path, e.method, PageApp(ctx, e, templates, assets)) for e in table]

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from stead.server.users import User
     from stead.tracking.records import Run
 
-__all__ = ["run_page", "delete_run", "restore_run"]
+__all__ = ["run_page", "metric_json", "delete_run", "restore_run"]
+
+CHART_POINTS = 2000  # at most this many points of a metric's history go to a chart
 
 
 def _level(ctx: "ServerContext", user: "User | None", experiment_id: str) -> int:
@@ -71,10 +73,34 @@ def run_page(ctx: "ServerContext", call: "ApiCall", req: UiRequest) -> View:
     }
     base = f"/experiments/{eid}/runs/{info.run_id}"
     parent = path.rpartition("/")[0] if path else None
+    keys = [m["key"] for m in metrics]
+    chosen = req.first("metric")
+    data["chart_metric"] = chosen if chosen in keys else (keys[0] if keys else None)
     extra = {"can_manage": _level(ctx, call.user, eid) >= 3, "base": base,
              "up": url_with(base, [("path", parent)]) if parent is not None else None,
              "dir_link": lambda p: url_with(base, [("path", p)])}
-    return View("run.html", data, extra=extra)
+    return View("run.html", data, extra=extra, charts=bool(metrics))
+
+
+def _sampled(points: list[Any], limit: int) -> list[Any]:
+    """At most ``limit`` points spread evenly over the history, the first and the last kept."""
+    if len(points) <= limit:
+        return points
+    stride = (len(points) - 1) / (limit - 1)
+    return [points[round(i * stride)] for i in range(limit)]
+
+
+def metric_json(ctx: "ServerContext", call: "ApiCall", req: UiRequest) -> Response:
+    """A metric's history for the run page's chart (always JSON): ``steps``, ``values`` (NaN
+    and infinities as null) and ``timestamps``, sampled to ``CHART_POINTS``."""
+    import msgspec
+
+    run = _run_in(ctx, call)
+    key = req.first("key")
+    points = _sampled(ctx.backend.get_metric_history(run.info.run_id, key).items, CHART_POINTS)
+    body = {"key": key, "steps": [p.step for p in points], "timestamps": [p.timestamp for p in points],
+            "values": [p.value if math.isfinite(p.value) else None for p in points]}
+    return Response(200, msgspec.json.encode(body), "application/json")
 
 
 def delete_run(ctx: "ServerContext", call: "ApiCall", req: UiRequest) -> Response:

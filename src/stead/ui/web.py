@@ -17,12 +17,14 @@ from urllib.parse import parse_qsl, urlencode
 from stead.errors import BadRequest
 from stead.server.limits import header, parse_query, read_body
 
-__all__ = ["UiRequest", "Response", "CSP", "read_request", "redirect", "cookie_header", "url_with"]
+__all__ = ["UiRequest", "Response", "CSP", "CHART_CSP", "read_request", "redirect", "cookie_header", "url_with"]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+# Pages drawing Plotly charts: Plotly.js writes <style> elements of its own, so those pages allow
+# inline styles; scripts stay 'self' only.
+CHART_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 _SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
@@ -105,6 +107,8 @@ class Response:
     async def send(self, send: Any, cookies: Sequence[str] = ()) -> None:
         headers = [(b"content-type", self.content_type.encode()), (b"content-length", str(len(self.body)).encode()),
                    *_SECURITY_HEADERS, *self.headers]
+        if not any(k == b"content-security-policy" for k, _ in self.headers):
+            headers.append((b"content-security-policy", CSP.encode()))
         headers += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
         if not any(k == b"cache-control" for k, _ in self.headers):
             headers.append((b"cache-control", b"no-store"))

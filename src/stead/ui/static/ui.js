@@ -66,8 +66,39 @@ function columnChooser() {
   });
 }
 
+// The run page's metric chart: Plotly.js (served from the plotly package) draws the history the
+// page's own JSON route returns; the chosen metric goes into the URL (metric=<key>).
+function metricChart() {
+  const box = document.getElementById("metric-chart");
+  const select = document.getElementById("metric-key");
+  if (!box || !select || !window.Plotly) return;
+
+  async function draw(key) {
+    const url = new URL(box.dataset.url, location.origin);
+    url.searchParams.set("key", key);
+    const answer = await fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" });
+    if (!answer.ok) return;
+    const h = await answer.json();
+    const trace = { x: h.steps, y: h.values, type: "scatter", mode: h.steps.length > 1 ? "lines" : "markers", name: key };
+    const layout = { margin: { l: 60, r: 20, t: 10, b: 40 }, height: 320, xaxis: { title: { text: "step" } },
+                     yaxis: { title: { text: key } } };
+    await window.Plotly.react(box, [trace], layout, { displaylogo: false, responsive: true });
+    box.dataset.drawn = key;
+  }
+
+  select.addEventListener("change", () => {
+    const here = new URL(location.href);
+    here.searchParams.set("metric", select.value);
+    history.replaceState(null, "", here);
+    draw(select.value);
+  });
+  draw(select.value);
+}
+
 if (page === "home") {
   location.replace(pathOfHash(location.hash));
 } else if (page === "runs") {
   columnChooser();
+} else if (page === "run") {
+  metricChart();
 }

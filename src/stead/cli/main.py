@@ -36,7 +36,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "scheduler": ("stead.cli.scheduler", "Run the long-lived pipeline scheduler."),
     "serve": ("stead.cli.serve", "Serve a model over the Open Inference Protocol and MLflow scoring."),
     "deploy": ("stead.cli.deploy", "Deployments: canary, A/B and shadow traffic between model versions."),
-    "monitor": ("stead.cli.monitor", "Reference statistics, drift, live performance and alert rules."),
+    "monitor": ("stead.cli.monitor", "Monitors on a schedule, drift, labels, live performance, alerts and alert rules."),
 }
 
 _state: dict[str, bool] = {"debug": False}

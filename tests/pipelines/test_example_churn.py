@@ -20,13 +20,15 @@ def test_churn_registers_staging_only_when_evaluation_passes(settings):
     gated = run_pipeline(pipeline, {"min_accuracy": 0.999, "rows": 600, "n_estimators": 10}, settings=settings)
     assert gated.status == "SUCCEEDED", gated.error
     assert gated.step("register").status == "SKIPPED"
+    assert gated.step("roll_out").status == "SKIPPED"
     assert gated.step("train").tracking_run_id
 
     passed = run_pipeline(pipeline, {"min_accuracy": 0.5, "rows": 600, "n_estimators": 10}, settings=settings)
     assert passed.status == "SUCCEEDED", passed.error
     statuses = {s.step_id: s.status for s in passed.steps}
     assert statuses == {"load_customers": "CACHED", "validate": "CACHED", "train": "CACHED",
-                        "evaluate": "CACHED", "register": "SUCCEEDED"}
+                        "evaluate": "CACHED", "register": "SUCCEEDED", "roll_out": "SUCCEEDED"}
+    assert load_output(passed, "roll_out", settings)["started"] is False  # no deployment: registered only
     result = load_output(passed, "register", settings)
     if result["registered"]:
         from stead.registry.client import RegistryClient

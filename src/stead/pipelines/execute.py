@@ -11,7 +11,6 @@ finds the run's stores.
 
 from __future__ import annotations
 
-import importlib
 import io
 import pickle
 import sys
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from stead.errors import InvalidParameter, SteadError
 from stead.pipelines.serializers import ObjectStore, StoredOutput, load_value, store_value
+from stead.tracking import fluent
 
 if TYPE_CHECKING:
     from stead.artifacts.base import ArtifactStore
@@ -145,7 +145,8 @@ def _install_router() -> None:
 
 
 class _RunWatcher(list):  # type: ignore[type-arg]
-    """Replaces the thread's active-run stack of stead.tracking.fluent to see runs a step opens."""
+    """The active-run stack a step runs with (``stead.tracking.fluent.run_stack``): it sees the
+    runs the step opens and tags the outermost with the pipeline run and step."""
 
     def __init__(self, tags: dict[str, str]) -> None:
         super().__init__()
@@ -183,9 +184,8 @@ def _adopt(settings: "Settings") -> None:
     from stead.config import adopt_settings
 
     adopt_settings(settings)
-    fluent = sys.modules.get("stead.tracking.fluent")
-    client = getattr(fluent, "_client", None)
-    if fluent is not None and client is not None and client.settings != settings:
+    client = fluent.current_client()
+    if client is not None and client.settings != settings:
         fluent.set_client(None)
         try:
             client.close()
@@ -203,18 +203,12 @@ def execute_task(task: StepTask) -> StepResult:
     buffer = io.StringIO()
     previous = getattr(_capture, "buffer", None)
     _capture.buffer = buffer
-    watcher = None
-    fluent = sys.modules.get("stead.tracking.fluent")
-    if fluent is None:
-        fluent = importlib.import_module("stead.tracking.fluent")
-    local = fluent._local
-    old_stack = getattr(local, "stack", None)
     watcher = _RunWatcher({"stead.pipeline.run_id": task.run_id, "stead.pipeline.step": task.step_id})
-    local.stack = watcher
     try:
         store = open_artifacts(task.settings.resolved_artifacts_url, task.settings.aws)
         kwargs = {name: _resolve(value, store) for name, value in task.arguments.items()}
-        value = step.fn(**kwargs)
+        with fluent.run_stack(watcher):
+            value = step.fn(**kwargs)
         values = _split_outputs(step, value)
         result.outputs = _store_outputs(step, values, store)
         if task.in_process:
@@ -232,13 +226,6 @@ def execute_task(task: StepTask) -> StepResult:
         buffer.write(traceback.format_exc())
     finally:
         _capture.buffer = previous
-        if old_stack is None:
-            try:
-                del local.stack
-            except AttributeError:
-                pass
-        else:
-            local.stack = old_stack
         result.end = time.time()
         result.logs = buffer.getvalue()
         if watcher.run_ids:

@@ -21,7 +21,7 @@ def bind_tracking_client(settings: "Settings", store: "Store") -> Callable[[], N
     """Make ``stead.start_run`` inside steps use this run's stores; returns the undo."""
     import stead.tracking.fluent as fluent
 
-    if fluent._client is not None or settings.is_remote:
+    if fluent.current_client() is not None or settings.is_remote:
         return lambda: None
     from stead.tracking.client import TrackingClient
 
@@ -45,7 +45,7 @@ def bind_tracking_client(settings: "Settings", store: "Store") -> Callable[[], N
     fluent.set_client(_LazyClient())
 
     def restore() -> None:
-        client = fluent._client
+        client = fluent.current_client()
         fluent.set_client(None)
         if client is not None and "_ready" in client.__dict__:
             client.close()

@@ -23,8 +23,8 @@ import stead
 SRC = Path(stead.__file__).parent
 ROOT = SRC.parent
 # What may not import stead.server, stead.ui or stead.cli: the domain packages and what is below them.
-# (serving is a server of its own and shares the server's HTTP pieces.)
-LOWER = ("tracking", "registry", "models", "data", "pipelines", "monitoring", "store", "artifacts", "wire")
+# (serving runs a model server of its own: what both servers share, such as the Host guard, lives below them.)
+LOWER = ("tracking", "registry", "models", "data", "pipelines", "serving", "monitoring", "store", "artifacts", "wire")
 UPPER = ("stead.server", "stead.cli", "stead.ui")
 
 

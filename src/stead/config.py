@@ -65,7 +65,7 @@ class Settings:
     tracking_password: str | None = None
     # Load models whose files are pickles (loading one runs code from it): see docs/models.md.
     trust_pickle: bool = False
-    # Host headers stead server / stead serve answer to (comma-separated; see stead.server.hosts).
+    # Host headers stead server / stead serve answer to (comma-separated; see stead.hosts).
     allowed_hosts: str | None = None
     aws: Mapping[str, str] = field(default_factory=dict)
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from server_process import stead_server
-from stead.server.hosts import HostGuard, allowed_hosts_for
+from stead.hosts import HostGuard, allowed_hosts_for
 
 
 def _health(url: str, host: str) -> httpx.Response:

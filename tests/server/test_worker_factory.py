@@ -13,7 +13,7 @@ from pathlib import Path
 from stead.config import Settings, adopt_settings, load_settings
 from stead.logs import RequestLog
 from stead.server.app import AppFactory
-from stead.server.hosts import HostGuard
+from stead.hosts import HostGuard
 
 
 def test_the_factory_pickles_and_builds_the_app_it_describes(tmp_path: Path) -> None:

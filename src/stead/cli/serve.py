@@ -104,7 +104,7 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
     from stead.cli.workers import run_app
     from stead.config import load_settings
     from stead.logs import configure, say
-    from stead.server.hosts import allowed_hosts_for
+    from stead.hosts import allowed_hosts_for
     from stead.serving.app import AppFactory, ServeOptions
 
     if (model is None) == (deployment is None):

@@ -62,7 +62,7 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     from stead.config import load_settings
     from stead.logs import configure, say
     from stead.server.app import AppFactory
-    from stead.server.hosts import allowed_hosts_for
+    from stead.hosts import allowed_hosts_for
 
     log_config = configure(log_format)
     settings = load_settings().with_overrides(store_url=store_url, artifacts_url=artifacts_url)

@@ -43,7 +43,7 @@ API_V2_MODULES = (
     "stead.server.routes_registry",
 )
 API_V3_MODULES = ("stead.server.routes_meta",)
-STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.server.routes_pipelines", "stead.serving.routes",
+STEAD_MODULES = ("stead.server.routes_runs:STEAD_ENDPOINTS", "stead.server.routes_pipelines", "stead.server.routes_deployments",
                  "stead.server.routes_monitoring", "stead.server.routes_alerts", "stead.server.routes_rollouts")
 _V2_PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 _HANDLER_THREADS = 40  # as many blocking calls at once as anyio's default thread limit
@@ -206,13 +206,13 @@ class AppFactory:
     auth: bool = False
     request_timeout: float | None = None
     header_deadline: bool = False  # connections use stead.server.protocol's deadline on headers
-    allowed_hosts: str | None = None  # None: any Host (stead.server.hosts.guard)
+    allowed_hosts: str | None = None  # None: any Host (stead.hosts.guard)
     request_log: bool = False  # --log-format json: a line per request (stead.logs.RequestLog)
     monitors: bool = False  # run the due monitors in this process (stead server; --no-monitors: off)
 
     def __call__(self) -> Any:
         from stead.config import adopt_settings
-        from stead.server.hosts import guard
+        from stead.hosts import guard
 
         adopt_settings(self.settings)  # what load_settings() returns in this process
         if self.header_deadline and self.request_timeout is not None:

@@ -245,7 +245,7 @@ class AppFactory:
 
     settings: Settings
     options: ServeOptions
-    allowed_hosts: str | None = None  # None: any Host (stead.server.hosts.guard)
+    allowed_hosts: str | None = None  # None: any Host (stead.hosts.guard)
     request_log: bool = False
 
     def __call__(self) -> Any:

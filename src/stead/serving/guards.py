@@ -1,4 +1,4 @@
-"""What stands in front of the model server: the Host allow-list (``stead.server.hosts``) and
+"""What stands in front of the model server: the Host allow-list (``stead.hosts``) and
 a refusal of the bodies a cross-site form can send to the inference routes.
 
 A page on any site can make the browser POST ``text/plain``, ``application/x-www-form-urlencoded``
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stead.server.hosts import HostGuard
+from stead.hosts import HostGuard
 
 __all__ = ["FORM_TYPES", "InferenceContentGuard", "protect"]
 
@@ -23,7 +23,7 @@ FORM_TYPES = frozenset({b"text/plain", b"application/x-www-form-urlencoded", b"m
 
 class InferenceContentGuard:
     """ASGI wrapper: a form or plain-text POST to an inference route gets 415; with
-    ``allowed`` (an allow-list, see ``stead.server.hosts``) a Host not on it gets 400. Both
+    ``allowed`` (an allow-list, see ``stead.hosts``) a Host not on it gets 400. Both
     checks read the headers once, in one wrapper: this sits on every inference request."""
 
     __slots__ = ("app", "_hosts")

@@ -163,8 +163,12 @@ def main() -> None:
     check_drift(HERE / "data" / "customers_next_month.csv")
 
     print()
+    print("8. The loop: a monitor finds drift, a pipeline retrains, a canary rollout decides; no command between")
+    loop = closed_loop(client.settings)
+
+    print()
     print(f"Where to look (from {Path.cwd()}{_activate_hint()}):")
-    for command in where_to_look(best.info.run_id, first.run_id):
+    for command in where_to_look(best.info.run_id, first.run_id, loop):
         print(f"   {command}")
     print(f"   metadata store: {client.settings.resolved_store_url}")
 
@@ -194,9 +198,9 @@ def check_drift(path: Path) -> None:
     print(f"   dataset: {verdict} ({report['drifted_features']} of {report['tested_features']} features)")
 
 
-def where_to_look(best_run_id: str, pipeline_run_id: str) -> list[str]:
+def where_to_look(best_run_id: str, pipeline_run_id: str, loop: dict | None = None) -> list[str]:
     """The commands that show what the quickstart made (a test runs each of them)."""
-    return [
+    commands = [
         "stead runs list -e churn -o 'metrics.auc DESC'",
         f"stead runs show {best_run_id}",
         "stead models show churn",
@@ -204,6 +208,164 @@ def where_to_look(best_run_id: str, pipeline_run_id: str) -> list[str]:
         "stead data versions customers",
         f"stead pipeline graph {pipeline_run_id}",
     ]
+    if loop:
+        commands += [f"stead monitor show {loop['monitor']}", f"stead monitor alerts --deployment {loop['deployment']}",
+                     f"stead pipeline graph {loop['pipeline_run']}", f"stead deploy history {loop['deployment']}"]
+    return commands
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(args: list[str], health: str, logs: Path):  # type: ignore[no-untyped-def]
+    """``stead ARGS`` as a background process (output to ``logs``), once ``health`` answers 200."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    out = open(logs, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "stead.cli", *args], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(health, timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"stead {' '.join(args)} did not start; see {logs}")
+        time.sleep(0.1)
+
+
+def _stead(*args: str) -> str:
+    import subprocess
+    import sys
+
+    print(f"   $ stead {' '.join(args)}")
+    done = subprocess.run([sys.executable, "-m", "stead.cli", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"stead {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def closed_loop(settings, deadline_s: float = 120.0) -> dict:  # type: ignore[no-untyped-def]
+    """Serve churn@production as deployment ``churn`` with a monitor whose alert runs the
+    retraining pipeline, send it next month's (drifted) customers, and report each stage as
+    the stead server records it, until the rollout of the retrained model ends."""
+    import time
+
+    import httpx
+
+    import stead.data
+    from churn.customers import FEATURES, make_next_month
+    from stead.errors import NotFound
+    from stead.monitoring import current_rollout, list_alerts, list_monitor_runs, rollout_history
+    from stead.pipelines.records import PipelineRecords
+    from stead.pipelines.store import open_pipeline_store
+    from stead.registry.client import RegistryClient
+    from stead.store import open_store
+
+    later = make_next_month(2000, seed=9)
+    path = HERE / "data" / "customers_month2.csv"
+    later.to_csv(path, index=False)
+    added = stead.data.add(path, "customers", message="next month's customers, labelled")
+    print(f"   {added.version.uri}: next month's customers, labelled (pricier, newer; the same churn rule)")
+    _stead("deploy", "create", "churn", "--model", "churn@production")
+    logs = Path(settings.home) / "quickstart-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    server_port, serve_port = _free_port(), _free_port()
+    processes = []
+    store = open_store(settings.resolved_store_url)
+    runs = PipelineRecords(open_pipeline_store(settings))
+    registry = RegistryClient(settings)
+    try:
+        print(f"   $ stead server --port {server_port}            # runs the due monitors and rollout decisions")
+        processes.append(_start(["server", "--port", str(server_port)], f"http://127.0.0.1:{server_port}/health",
+                                logs / "server.log"))
+        # --trust-pickle: the retrained model is a pickle this project's own pipeline wrote
+        print(f"   $ stead serve --deployment churn --port {serve_port} --log-sample 1 --log-flush 0.2 --poll 0.2 "
+              "--trust-pickle")
+        processes.append(_start(["serve", "--deployment", "churn", "--port", str(serve_port), "--log-sample", "1",
+                                 "--log-flush", "0.2", "--poll", "0.2", "--trust-pickle"],
+                                f"http://127.0.0.1:{serve_port}/v2/health/ready", logs / "serve.log"))
+        url = f"http://127.0.0.1:{serve_port}/invocations"
+        rows = later[FEATURES]
+        with httpx.Client(timeout=30) as http:
+            def send(n: int, start: int) -> int:
+                """``n`` requests of 8 customers each (a rollout's judge compares predicted rows)."""
+                for i in range(start, start + n):
+                    batch = rows.iloc[[(i * 8 + k) % len(rows) for k in range(8)]]
+                    http.post(url, json={"dataframe_split": {"columns": FEATURES, "data": batch.values.tolist()}})
+                return start + n
+
+            sent = send(100, 0)
+            print(f"   sent {sent} requests of 8 of next month's customers each")
+            _stead("monitor", "create", "churn-drift", "--deployment", "churn", "--every", "1h", "--window", "10m",
+                   "--on-alert", "run:examples/churn/pipeline.py:demo_retrain_pipeline")
+            seen: set = set()
+            state: dict = {"monitor": "churn-drift", "deployment": "churn", "pipeline_run": None}
+            began = time.monotonic()
+            while time.monotonic() - began < deadline_s:
+                sent = send(10, sent)  # the traffic goes on throughout, as a deployment's would
+                for run in reversed(list_monitor_runs(store, "churn-drift")):
+                    if ("run", run.id) not in seen:
+                        seen.add(("run", run.id))
+                        print(f"   [{time.monotonic() - began:4.1f}s] monitor churn-drift: {run.status}: "
+                              f"{run.summary.get('message', '')}")
+                for event in reversed(list_alerts(store, monitor="churn-drift")):
+                    if ("alert", event.id) not in seen and event.result:
+                        seen.add(("alert", event.id))
+                        print(f"   [{time.monotonic() - began:4.1f}s] alert {event.name} ({event.status}) -> "
+                              f"{event.result}")
+                        if state["pipeline_run"] is None and event.result.startswith("started pipeline run "):
+                            state["pipeline_run"] = event.result.split()[3]
+                if state["pipeline_run"] and "pipeline" not in state:
+                    run = runs.get(state["pipeline_run"], with_logs=False)
+                    if run.status in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                        state["pipeline"] = run.status
+                        try:
+                            candidate = registry.get_version_by_alias("churn", "candidate").version
+                            what = f"; churn@candidate is churn/{candidate}"
+                        except NotFound:
+                            what = ""
+                        print(f"   [{time.monotonic() - began:4.1f}s] pipeline run {run.run_id}: "
+                              f"{run.status}{what}")
+                        if run.status != "SUCCEEDED":
+                            raise RuntimeError(f"the retraining pipeline {run.status}: {run.error}")
+                try:
+                    rollout = current_rollout(store, "churn")
+                except NotFound:
+                    continue
+                for _, d in rollout_history(store, "churn"):
+                    if ("decision", d.time, d.action) not in seen:
+                        seen.add(("decision", d.time, d.action))
+                        verdict = f" ({d.verdict}, score {d.score:.0f})" if d.verdict else ""
+                        print(f"   [{time.monotonic() - began:4.1f}s] rollout: {d.action}{verdict}: "
+                              f"{d.weight_before}% -> {d.weight_after}%: {d.message.split('; ')[0]}")
+                if rollout.state in ("promoted", "rolled_back", "aborted") and "pipeline" in state:
+                    production = registry.get_version_by_alias("churn", "production").version
+                    print(f"   final: the rollout is {rollout.state}; churn@production is churn/{production} "
+                          f"({sent} requests sent)")
+                    return {**state, "rollout": rollout.state, "production": int(production)}
+                time.sleep(0.02)
+        raise RuntimeError(f"the loop did not end within {deadline_s:.0f} s; see {logs}")
+    finally:
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            try:
+                proc.wait(timeout=15)
+            except Exception:
+                proc.kill()
+        store.dispose()
 
 
 def _activate_hint() -> str:

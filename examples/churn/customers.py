@@ -28,3 +28,21 @@ def make_customers(rows: int, seed: int) -> Any:
     risk = -0.05 * df.tenure_months + 0.02 * df.monthly_charges + 0.6 * df.support_calls + 1.2 * df.contract_monthly
     df[LABEL] = (risk + rng.normal(0, 1, rows) > risk.median()).astype(int)
     return df
+
+
+def _risk(df: Any) -> Any:
+    return -0.05 * df.tenure_months + 0.02 * df.monthly_charges + 0.6 * df.support_calls + 1.2 * df.contract_monthly
+
+
+def make_next_month(rows: int, seed: int) -> Any:
+    """A later month of customers: pricier (+25 a month) and newer (a third of the tenure), who
+    churn by the same rule as the training table's (so the features drift, the rule does not)."""
+    import numpy as np
+
+    df = make_customers(rows, seed)
+    df["monthly_charges"] = (df["monthly_charges"] + 25).round(2)
+    df["tenure_months"] = (df["tenure_months"] // 3).clip(lower=1)
+    threshold = _risk(make_customers(2000, 7)).median()  # the training table's line between churn and stay
+    noise = np.random.default_rng(seed + 1000).normal(0, 1, rows)
+    df[LABEL] = (_risk(df) + noise > threshold).astype(int)
+    return df

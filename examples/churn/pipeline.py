@@ -121,13 +121,27 @@ def roll_out(registered: dict, deployment: str, step: int, max_weight: int, inte
             "version": int(started.candidate_version), "weight": started.weight}
 
 
-@sp.pipeline
-def train_pipeline(rows: int = 2000, seed: int = 7, lr: float = 0.1, n_estimators: int = 60,
-                   min_accuracy: float = 0.7, deployment: str = "", dataset: str = "", rollout_step: int = 25,
-                   rollout_max: int = 50, rollout_interval: float = 60.0, rollout_checks: int = 3):
+def _train_then_roll_out(rows, seed, lr, n_estimators, min_accuracy, deployment, dataset, rollout_step,
+                         rollout_max, rollout_interval, rollout_checks):  # type: ignore[no-untyped-def]
     data = validate(load_customers(rows, seed, dataset))
     model, model_uri = train(data, lr, n_estimators, dataset)
     accuracy = evaluate(model, data)
     with sp.when(accuracy >= min_accuracy):
         registered = register(model_uri, accuracy)
         roll_out(registered, deployment, rollout_step, rollout_max, rollout_interval, rollout_checks)
+
+
+@sp.pipeline
+def train_pipeline(rows: int = 2000, seed: int = 7, lr: float = 0.1, n_estimators: int = 60,
+                   min_accuracy: float = 0.7, deployment: str = "", dataset: str = "", rollout_step: int = 25,
+                   rollout_max: int = 50, rollout_interval: float = 60.0, rollout_checks: int = 3):
+    _train_then_roll_out(rows, seed, lr, n_estimators, min_accuracy, deployment, dataset, rollout_step, rollout_max,
+                         rollout_interval, rollout_checks)
+
+
+@sp.pipeline
+def demo_retrain_pipeline(deployment: str = "", dataset: str = "", rollout_step: int = 25, rollout_max: int = 50,
+                          rollout_interval: float = 3.0, rollout_checks: int = 3, n_estimators: int = 30):
+    """train_pipeline for the quickstart's closed loop: a smaller model, a rollout judged every 3 s."""
+    _train_then_roll_out(2000, 7, 0.1, n_estimators, 0.7, deployment, dataset, rollout_step, rollout_max,
+                         rollout_interval, rollout_checks)

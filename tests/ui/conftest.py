@@ -51,7 +51,7 @@ class Watched:
 def watched(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Watched]:
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)  # generous: CI runs the suite on every core at once
     w = Watched(page)
     page.on("console", lambda m: w.errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))

@@ -171,3 +171,13 @@ def test_buttons_a_user_may_not_use_are_absent(watched, teams: Teams) -> None:
     page.goto(run_url)
     assert page.locator("#run-delete").count() == 1  # alice manages it
     watched.clean()
+
+
+def test_bad_credentials_on_the_login_page_are_no_redirect_loop(teams: Teams) -> None:
+    """A browser that cached wrong Basic credentials for the API still gets the login form."""
+    headers = {"accept": "text/html", "Authorization": "Basic " + base64.b64encode(b"bob:wrong").decode()}
+    r = httpx.get(f"{teams.url}/login", headers=headers)
+    assert r.status_code == 200 and 'action="/login"' in r.text
+    assert httpx.get(f"{teams.url}/experiments", headers=headers).status_code == 303  # a guarded page: log in first
+    anonymous = httpx.get(f"{teams.url}/experiments", headers={"accept": "text/html"})
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=/experiments"

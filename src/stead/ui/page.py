@@ -70,9 +70,15 @@ class PageApp:
 
     def _run(self, req: UiRequest, scope: dict[str, Any]) -> Response:
         call = ApiCall(dict(req.query), dict(scope.get("path_params") or {}))
+        public = self.endpoint.access.resource == "public"
         try:
-            call.user = request_user(self.ctx, req, scope)
-            if self.ctx.auth and call.user is None and self.endpoint.access.resource != "public":
+            try:
+                call.user = request_user(self.ctx, req, scope)
+            except Unauthenticated:
+                if not public:
+                    raise
+                # bad Basic/Bearer credentials on a public page (the login form): anonymous, never a loop
+            if self.ctx.auth and call.user is None and not public:
                 raise Unauthenticated("Log in to see this page")
             authorize(self.ctx, self.endpoint.access, call)
             if req.method == "POST":

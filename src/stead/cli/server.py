@@ -38,7 +38,7 @@ LINE = Line((
         "Seconds a request's headers or body may stop arriving (then 408).", low=0.1),
     Opt("allowed_hosts", ("--allowed-hosts",), str, None, _HOSTS_HELP),
     Opt("monitors", ("--monitors",), bool, True,
-        "Run the due monitors (stead monitor create); --no-monitors leaves that to other replicas.",
+        "Run the due monitors and rollout decisions; --no-monitors leaves both to other replicas.",
         off=("--no-monitors",)),
 ))
 _DOC = """Run the tracking server: MLflow REST API, artifact proxy, optional auth.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -17,12 +18,14 @@ from stead import errors as E
 from stead.config import Settings
 from stead.tracking.records import Experiment, Metric, Page, Run, RunInfo, RunInput, RunStatus, ViewType
 from stead.wire.errors import error_from_json
+from stead.wire.fields import key_values_json
 from stead.wire.tracking_json import (
     experiment_from_json,
     metric_from_json,
     metric_json,
     run_from_json,
     run_info_from_json,
+    run_input_json,
 )
 
 __all__ = ["RestBackend", "http_client", "raise_for_error"]
@@ -90,7 +93,7 @@ class RestBackend:
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
     ) -> str:
-        body: dict[str, Any] = {"name": name, "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        body: dict[str, Any] = {"name": name, "tags": key_values_json(tags or {})}
         if artifact_location:
             body["artifact_location"] = artifact_location
         return str(self._call("POST", "experiments/create", body)["experiment_id"])
@@ -150,7 +153,7 @@ class RestBackend:
             "experiment_id": str(experiment_id),
             "user_id": user_id,
             "start_time": start_time if start_time is not None else int(time.time() * 1000),
-            "tags": [{"key": k, "value": v} for k, v in all_tags.items()],
+            "tags": key_values_json(all_tags),
             "stead_environment_hash": environment_hash,
         }
         if run_name:
@@ -226,18 +229,8 @@ class RestBackend:
         return Page([run_from_json(r) for r in body.get("runs", [])], body.get("next_page_token"))
 
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
-        datasets = []
-        for i in inputs:
-            dataset: dict[str, Any] = {"name": i.name, "digest": i.digest, "source_type": i.source_type,
-                                       "source": i.uri or i.source}
-            if i.schema is not None:
-                dataset["schema"] = i.schema
-            if i.profile is not None:
-                dataset["profile"] = i.profile
-            item: dict[str, Any] = {"dataset": dataset}
-            if i.context:
-                item["tags"] = [{"key": "mlflow.data.context", "value": i.context}]
-            datasets.append(item)
+        # a stead dataset version travels as its data:/ URI in MLflow's source field
+        datasets = [run_input_json(replace(i, source=i.uri or i.source)) for i in inputs]
         self._call("POST", "runs/log-inputs", {"run_id": run_id, "datasets": datasets})
 
     def save_environment(self, env_hash: str, python: str, packages: str) -> None:

@@ -1,5 +1,6 @@
-"""MLflow's protobuf JSON, field by field: the request-field readers the routes share and
-the double that protobuf writes as a string when it is not finite.
+"""MLflow's protobuf JSON, field by field: the request-field readers the routes share, the
+double that protobuf writes as a string when it is not finite, and the ``{"key", "value"}``
+lists that tags and params travel as.
 
 MLflow serialises its protobuf messages with proto field names, int64 as JSON numbers,
 enums by name, doubles that are not finite as the strings ``"NaN"``, ``"Infinity"`` and
@@ -19,6 +20,8 @@ from stead.tracking.records import RunStatus, ViewType
 __all__ = [
     "double_json",
     "parse_double",
+    "key_values_json",
+    "key_values_from_json",
     "req_str",
     "opt_str",
     "opt_int",
@@ -42,6 +45,17 @@ def double_json(value: float) -> float | str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
+
+
+def key_values_json(values: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags or params as MLflow sends them: ``[{"key": k, "value": v}, ...]``."""
+    return [{"key": k, "value": v} for k, v in values.items()]
+
+
+def key_values_from_json(items: Any) -> dict[str, str]:
+    """``[{"key": k, "value": v}, ...]`` of a server's answer (or nothing) as a dict; a
+    missing value is the empty string. Requests are read, and checked, by ``tags_of``."""
+    return {t["key"]: t.get("value", "") for t in items or []}
 
 
 # ---- reading request fields ---------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from stead.registry.records import AliasEvent, ModelVersion, RegisteredModel
+from stead.wire.fields import key_values_from_json, key_values_json
 
 __all__ = [
     "model_version_json",
@@ -15,10 +16,6 @@ __all__ = [
     "registered_model_from_json",
     "alias_event_from_json",
 ]
-
-
-def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"key": k, "value": v} for k, v in tags.items()]
 
 
 def model_version_json(mv: ModelVersion, *, stead_fields: bool = True) -> dict[str, Any]:
@@ -42,7 +39,7 @@ def model_version_json(mv: ModelVersion, *, stead_fields: bool = True) -> dict[s
     if mv.status_message:
         out["status_message"] = mv.status_message
     if mv.tags:
-        out["tags"] = _tags(mv.tags)
+        out["tags"] = key_values_json(mv.tags)
     if mv.aliases:
         out["aliases"] = list(mv.aliases)
     if mv.logged_model_id:
@@ -70,7 +67,7 @@ def registered_model_json(rm: RegisteredModel) -> dict[str, Any]:
     if rm.latest_versions:
         out["latest_versions"] = [model_version_json(mv, stead_fields=False) for mv in rm.latest_versions]
     if rm.tags:
-        out["tags"] = _tags(rm.tags)
+        out["tags"] = key_values_json(rm.tags)
     if rm.aliases:
         out["aliases"] = [{"alias": a, "version": str(v)} for a, v in rm.aliases.items()]
     return out
@@ -83,10 +80,6 @@ def alias_event_json(e: AliasEvent) -> dict[str, Any]:
         "to_version": None if e.to_version is None else str(e.to_version),
         "user_id": e.user_id, "reason": e.reason, "timestamp": e.timestamp,
     }
-
-
-def _tag_dict(items: Any) -> dict[str, str]:
-    return {t["key"]: t.get("value", "") for t in items or []}
 
 
 def model_version_from_json(d: dict[str, Any]) -> ModelVersion:
@@ -105,7 +98,7 @@ def model_version_from_json(d: dict[str, Any]) -> ModelVersion:
         description=d.get("description", ""),
         status=d.get("status", "READY"),
         status_message=d.get("status_message", ""),
-        tags=_tag_dict(d.get("tags")),
+        tags=key_values_from_json(d.get("tags")),
         aliases=tuple(d.get("aliases") or ()),
         logged_model_id=d.get("model_id") or None,
         signature=extra.get("signature"),
@@ -122,7 +115,7 @@ def registered_model_from_json(d: dict[str, Any]) -> RegisteredModel:
         creation_timestamp=int(d.get("creation_timestamp", 0)),
         last_updated_timestamp=int(d.get("last_updated_timestamp", 0)),
         description=d.get("description", ""),
-        tags=_tag_dict(d.get("tags")),
+        tags=key_values_from_json(d.get("tags")),
         aliases={a["alias"]: int(a["version"]) for a in d.get("aliases") or []},
         latest_versions=tuple(model_version_from_json(v) for v in d.get("latest_versions") or []),
     )

@@ -8,22 +8,19 @@ from dataclasses import replace
 from typing import Any
 
 from stead.tracking.records import Experiment, Metric, Run, RunData, RunInfo, RunInput, RunStatus
-from stead.wire.fields import double_json, parse_double
+from stead.wire.fields import double_json, key_values_from_json, key_values_json, parse_double
 
 __all__ = [
     "experiment_json",
     "run_json",
     "run_info_json",
     "metric_json",
+    "run_input_json",
     "experiment_from_json",
     "metric_from_json",
     "run_info_from_json",
     "run_from_json",
 ]
-
-
-def _tags_json(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"key": k, "value": v} for k, v in tags.items()]
 
 
 def experiment_json(e: Experiment) -> dict[str, Any]:
@@ -36,7 +33,7 @@ def experiment_json(e: Experiment) -> dict[str, Any]:
         "creation_time": e.creation_time,
     }
     if e.tags:
-        out["tags"] = _tags_json(e.tags)
+        out["tags"] = key_values_json(e.tags)
     return out
 
 
@@ -61,7 +58,8 @@ def run_info_json(i: RunInfo) -> dict[str, Any]:
     return out
 
 
-def _input_json(i: RunInput) -> dict[str, Any]:
+def run_input_json(i: RunInput) -> dict[str, Any]:
+    """MLflow's DatasetInput: the dataset, and the context as its ``mlflow.data.context`` tag."""
     dataset: dict[str, Any] = {
         "name": i.name,
         "digest": i.digest,
@@ -83,20 +81,16 @@ def run_json(r: Run) -> dict[str, Any]:
     if r.data.metrics:
         data["metrics"] = [metric_json(m) for m in r.data.metrics.values()]
     if r.data.params:
-        data["params"] = _tags_json(r.data.params)
+        data["params"] = key_values_json(r.data.params)
     if r.data.tags:
-        data["tags"] = _tags_json(r.data.tags)
+        data["tags"] = key_values_json(r.data.tags)
     inputs: dict[str, Any] = {}
     if r.inputs:
-        inputs["dataset_inputs"] = [_input_json(i) for i in r.inputs]
+        inputs["dataset_inputs"] = [run_input_json(i) for i in r.inputs]
     return {"info": run_info_json(r.info), "data": data, "inputs": inputs}
 
 
 # ---- MLflow JSON -> records (for stead's own remote client) -------------------------
-
-def _pairs(items: Any) -> dict[str, str]:
-    return {t["key"]: t.get("value", "") for t in items or []}
-
 
 def experiment_from_json(d: Mapping[str, Any]) -> Experiment:
     return Experiment(
@@ -106,7 +100,7 @@ def experiment_from_json(d: Mapping[str, Any]) -> Experiment:
         lifecycle_stage=d.get("lifecycle_stage", "active"),
         creation_time=int(d.get("creation_time", 0)),
         last_update_time=int(d.get("last_update_time", 0)),
-        tags=_pairs(d.get("tags")),
+        tags=key_values_from_json(d.get("tags")),
     )
 
 
@@ -131,7 +125,7 @@ def run_info_from_json(d: Mapping[str, Any]) -> RunInfo:
 
 def run_from_json(d: Mapping[str, Any]) -> Run:
     data = d.get("data") or {}
-    tags = _pairs(data.get("tags"))
+    tags = key_values_from_json(data.get("tags"))
     info = run_info_from_json(d["info"])
     if tags.get("mlflow.parentRunId"):
         info = replace(info, parent_run_id=tags["mlflow.parentRunId"])
@@ -141,7 +135,7 @@ def run_from_json(d: Mapping[str, Any]) -> Run:
         inputs.append(RunInput(
             name=ds.get("name", ""), digest=ds.get("digest", ""), source_type=ds.get("source_type", ""),
             source=ds.get("source", ""), schema=ds.get("schema"), profile=ds.get("profile"),
-            context=_pairs(item.get("tags")).get("mlflow.data.context", ""),
+            context=key_values_from_json(item.get("tags")).get("mlflow.data.context", ""),
         ))
     metrics = {m["key"]: metric_from_json(m) for m in data.get("metrics") or []}
-    return Run(info, RunData(metrics, _pairs(data.get("params")), tags), tuple(inputs))
+    return Run(info, RunData(metrics, key_values_from_json(data.get("params")), tags), tuple(inputs))

@@ -17,11 +17,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["LOOPBACK_NAMES", "HostGuard", "allowed_hosts_for", "guard"]
+__all__ = ["LOOPBACK_NAMES", "HostGuard", "allowed_hosts_for", "guard", "is_loopback"]
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 _LOOPBACK_BINDS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _MAX_MEMO = 1024
+
+
+def is_loopback(bind: str) -> bool:
+    """Whether a server bound to ``bind`` is reachable from this machine only."""
+    return bind in _LOOPBACK_BINDS
 
 
 def allowed_hosts_for(bind: str, given: str | None) -> str:
@@ -29,7 +34,7 @@ def allowed_hosts_for(bind: str, given: str | None) -> str:
     else the loopback names for a loopback bind and ``*`` for any other."""
     if given is not None and given.strip():
         return ",".join(p.strip().lower() for p in given.split(",") if p.strip())
-    return ",".join(LOOPBACK_NAMES) if bind in _LOOPBACK_BINDS else "*"
+    return ",".join(LOOPBACK_NAMES) if is_loopback(bind) else "*"
 
 
 def _hostname(value: str) -> str:

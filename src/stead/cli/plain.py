@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Opt", "Arg", "Line", "JSON", "parse_plain", "lazy_app"]
+__all__ = ["Opt", "Arg", "Line", "JSON", "STORE_URL", "ARTIFACTS_URL", "ALLOWED_HOSTS", "parse_plain", "lazy_app"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class Opt:
 
 JSON = Opt("as_json", ("--json",), bool, False, "Print JSON for scripts instead of a table.")
 """``--json``, which many commands take (``stead.cli.common.JSON_OPTION`` is its typer form)."""
+
+# The options both servers (``stead server``, ``stead serve``) take alike.
+STORE_URL = Opt("store_url", ("--store-url",), str, None, "Metadata store URL (default: from settings).")
+ARTIFACTS_URL = Opt("artifacts_url", ("--artifacts-url",), str, None, "Artifact root (default: from settings).")
+ALLOWED_HOSTS = Opt("allowed_hosts", ("--allowed-hosts",), str, None,
+                    "Comma-separated Host headers to answer (names, addresses, *.domain, *); others get 400. "
+                    "Default: localhost, 127.0.0.1, [::1] when bound to loopback, any host otherwise.")
 
 
 @dataclass(frozen=True)

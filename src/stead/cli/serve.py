@@ -14,15 +14,13 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from stead.cli.plain import Arg, Line, Opt, lazy_app, parse_plain
+from stead.cli.plain import ALLOWED_HOSTS, ARTIFACTS_URL, STORE_URL, Arg, Line, Opt, lazy_app, parse_plain
 from stead.errors import InvalidParameter
 
 if TYPE_CHECKING:
     import typer
 
 __all__ = ["app", "fast_serve", "serve_model", "LINE"]
-
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 # The command line of `stead serve`, read by fast_serve and by the typer command alike.
 LINE = Line((
@@ -51,11 +49,9 @@ LINE = Line((
     Opt("trust_pickle", ("--trust-pickle",), bool, False,
         "Load models whose files are pickles (scikit-learn pickles, PythonModels, PyTorch modules): loading one "
         "runs code from it. Default: the trust_pickle setting (STEAD_TRUST_PICKLE)."),
-    Opt("store_url", ("--store-url",), str, None, "Metadata store URL (default: from settings)."),
-    Opt("artifacts_url", ("--artifacts-url",), str, None, "Artifact root (default: from settings)."),
-    Opt("allowed_hosts", ("--allowed-hosts",), str, None,
-        "Comma-separated Host headers to answer (names, addresses, *.domain, *); others get 400. Default: "
-        "localhost, 127.0.0.1, [::1] when bound to loopback, any host otherwise."),
+    STORE_URL,
+    ARTIFACTS_URL,
+    ALLOWED_HOSTS,
     Opt("log_format", ("--log-format",), str, "text",
         "text, or json: one JSON object a line on stderr, a line per request (request id, deployment, variant)."),
 ), Arg("model", "What to serve: models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/PATH or a model directory."))
@@ -103,8 +99,8 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
     """Serve ``model`` (a URI or directory) or ``deployment`` until SIGTERM (see ``stead serve --help``)."""
     from stead.cli.workers import run_app
     from stead.config import load_settings
+    from stead.hosts import allowed_hosts_for, is_loopback
     from stead.logs import configure, say
-    from stead.hosts import allowed_hosts_for
     from stead.serving.app import AppFactory, ServeOptions
 
     if (model is None) == (deployment is None):
@@ -137,7 +133,7 @@ def serve_model(model: str | None = None, *, deployment: str | None = None, host
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     what = model or f"deployment {deployment}"
     say("stead.serving", f"stead serve {what} on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})")
-    if host not in _LOOPBACK:
+    if not is_loopback(host):
         say("stead.serving", f"warning: binding {host}: anyone who can reach it can call the model; put it behind a "
             "proxy with authentication.", warning=True)
     common = dict(host=host, port=port, http=http, loop=loop, log_level="warning", access_log=False,

@@ -13,16 +13,12 @@ import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from stead.cli.plain import Line, Opt, lazy_app, parse_plain
+from stead.cli.plain import ALLOWED_HOSTS, ARTIFACTS_URL, STORE_URL, Line, Opt, lazy_app, parse_plain
 
 if TYPE_CHECKING:
     import typer
 
 __all__ = ["app", "fast_serve", "serve", "LINE"]
-
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_HOSTS_HELP = ("Comma-separated Host headers to answer (names, addresses, *.domain, *); others get 400. Default: "
-               "localhost, 127.0.0.1, [::1] when bound to loopback, any host otherwise.")
 
 # The options of `stead server`, read by fast_serve and by the typer command alike.
 LINE = Line((
@@ -30,13 +26,13 @@ LINE = Line((
     Opt("port", ("--port",), int, 5000, "TCP port.", low=0, high=65535),
     Opt("workers", ("--workers",), int, 1, "Worker processes.", low=1),
     Opt("auth", ("--auth",), bool, False, "Require users or tokens (create one: stead users create)."),
-    Opt("store_url", ("--store-url",), str, None, "Metadata store URL (default: from settings)."),
-    Opt("artifacts_url", ("--artifacts-url",), str, None, "Artifact root (default: from settings)."),
+    STORE_URL,
+    ARTIFACTS_URL,
     Opt("log_format", ("--log-format",), str, "text",
         "text, or json: one JSON object a line on stderr, a line per request."),
     Opt("request_timeout", ("--request-timeout",), float, 60.0,
         "Seconds a request's headers or body may stop arriving (then 408).", low=0.1),
-    Opt("allowed_hosts", ("--allowed-hosts",), str, None, _HOSTS_HELP),
+    ALLOWED_HOSTS,
     Opt("monitors", ("--monitors",), bool, True,
         "Run the due monitors and rollout decisions; --no-monitors leaves both to other replicas.",
         off=("--no-monitors",)),
@@ -60,9 +56,9 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
     ``monitors`` each worker runs the due monitors (each period is claimed once)."""
     from stead.cli.workers import run_app
     from stead.config import load_settings
+    from stead.hosts import allowed_hosts_for, is_loopback
     from stead.logs import configure, say
     from stead.server.app import AppFactory
-    from stead.hosts import allowed_hosts_for
 
     log_config = configure(log_format)
     settings = load_settings().with_overrides(store_url=store_url, artifacts_url=artifacts_url)
@@ -89,7 +85,7 @@ def serve(host: str | None = None, port: int = 5000, workers: int = 1, auth: boo
         f"auth {'on' if auth else 'off'}; store {settings.resolved_store_url}; "
         f"artifacts {settings.resolved_artifacts_url})",
     )
-    if not auth and bind not in _LOOPBACK:
+    if not auth and not is_loopback(bind):
         say(
             "stead.server",
             f"warning: binding {bind} without --auth: anyone who can reach this address can read and change "

@@ -53,6 +53,19 @@ def _shell(line: str, root: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600)
 
 
+def _listening(loop: str) -> list[int]:
+    """The ports of the loop's processes (``--port N`` in its commands) that still accept connections."""
+    import socket
+
+    open_ports = []
+    for port in {int(p) for p in re.findall(r"--port (\d+)", loop)}:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                open_ports.append(port)
+    return open_ports
+
+
 def readme_command_blocks(text: str) -> list[list[str]]:
     """The command lines of every ```bash block of the README, in order."""
     blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
@@ -62,17 +75,38 @@ def readme_command_blocks(text: str) -> list[list[str]]:
 
 def test_quickstart_runs_the_whole_lifecycle_and_its_closing_commands_work(tmp_path: Path):
     out = _run_demo(tmp_path)
-    for step in ("1. Data", "2. Tracking", "3. Registry", "4. Load", "5. Pipeline", "6. Serving"):
+    for step in ("1. Data", "2. Tracking", "3. Registry", "4. Load", "5. Pipeline", "6. Serving", "7. Monitoring",
+                 "8. The loop"):
         assert step in out, out
     assert "validation: all" in out and "checks passed" in out
     assert "models:/churn/1 is now models:/churn@production" in out
-    assert "5 of 5 steps cached" in out
+    assert "6 of 6 steps cached" in out
     assert "/v2/models/churn/infer -> [" in out
     assert (tmp_path / ".stead" / "stead.db").exists()  # the home of the folder it ran from
 
+    loop = out.split("8. The loop", 1)[1].split("Where to look", 1)[0]
+    stages = [  # in this order: drift found -> alert -> pipeline run -> rollout decisions -> final state
+        r"monitor churn-drift: alert: \d+ rows; drift \(2 of 4 features\)",
+        r'alert SteadDataDrift \(firing\) -> started pipeline run (\w+) with \{"deployment": "churn", '
+        r'"dataset": "data:/customers@2"\}',
+        r"pipeline run \w+: SUCCEEDED; churn@candidate is churn/3",
+        r"rollout: step \(pass, score 100\): 25% -> 50%",
+        r"rollout: promote \(pass, score \d+\): 50% -> 100%: promoted: churn@production: 1 -> 3",
+        r"final: the rollout is promoted; churn@production is churn/3",
+    ]
+    at = 0
+    for stage in stages:
+        found = re.compile(stage).search(loop, at)
+        assert found, f"{stage!r} not after {loop[:at][-200:]!r} in:\n{loop}"
+        at = found.end()
+    assert "rollout: start: 0% -> 25%: churn@candidate (version 3) gets 25% as canary" in loop
+    seconds = [float(t) for t in re.findall(r"\[\s*([\d.]+)s\]", loop)]
+    assert seconds and max(seconds) < 60, loop  # the loop itself, from the monitor to the final state
+    assert not _listening(loop), "the loop's stead server and stead serve are stopped"
+
     closing = out.split("Where to look", 1)[1].splitlines()[1:]
     commands = [line.strip() for line in closing if line.strip().startswith("stead ")]
-    assert len(commands) == 6, out
+    assert len(commands) == 10, out
     for command in commands:
         done = _shell(command, tmp_path)
         assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
@@ -97,7 +131,10 @@ def _start_long_running(line: str, root: Path, stack: ExitStack, logs: Path) -> 
 
 def _ask_every_variant(url: str, root: Path, line: str) -> None:
     """Every variant the server serves is live and answers rows of the versioned table."""
-    metadata = httpx.get(f"{url}/v2/models/churn", timeout=10).json()
+    argv = shlex.split(line, comments=True)
+    # the endpoint is named after the deployment, or the model a plain `stead serve` serves
+    name = argv[argv.index("--deployment") + 1] if "--deployment" in argv else "churn"
+    metadata = httpx.get(f"{url}/v2/models/{name}", timeout=10).json()
     assert metadata["variants"] and all(v["state"] == "live" for v in metadata["variants"]), (line, metadata)
     frame = pd.read_csv(root / "examples" / "data" / "customers.csv").drop(columns=["customer_id", "churned"])
     rows = frame.head(8)

@@ -7,6 +7,7 @@ the workspace, cache and metadata store to the verb modules, which hold the logi
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,13 @@ def _store_for_add(settings: "Settings") -> "Store | LiteStore":
     return open_lite(settings.resolved_store_url) or _store(settings)
 
 
+def _tracking_loaded() -> bool:
+    """Whether a run of ``stead.start_run`` can be active: none is before its module is
+    imported, so ``stead data add`` (whose fast path never imports tracking) skips the lineage
+    look-up and the ~10 ms of tracking imports it costs."""
+    return "stead.tracking.fluent" in sys.modules
+
+
 def add(
     path: str | os.PathLike[str],
     name: str | None = None,
@@ -83,7 +91,7 @@ def add(
 
     from stead.data.add import add as add_version
 
-    if not run_id:
+    if not run_id and _tracking_loaded():
         from stead.data.lineage import active_run_id
 
         run_id = active_run_id()
@@ -326,7 +334,7 @@ def get(
             checkout_files(ws, manifest, dest, kind=version.kind, force=to is None)
         if to is None:
             marker.write_text(version.manifest_hash)
-    if log_input:
+    if log_input and _tracking_loaded():
         from stead.data import lineage
 
         if lineage.active_run_id() is not None:

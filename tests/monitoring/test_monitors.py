@@ -125,8 +125,11 @@ def test_create_list_get_delete_with_clear_errors(store: Any, project: Project) 
         monitors.create(store, "m2", "svc", every="1m", window="1h", on_alert="run:train")
     with pytest.raises(NotFound, match="no pipeline file"):
         monitors.create(store, "m2", "svc", every="1m", window="1h", on_alert="run:missing.py:train")
-    with pytest.raises(InvalidParameter, match="No minimum for 'mae'"):
-        monitors.create(store, "m2", "svc", every="1m", window="1h", minimums={"mae": 3.0})
+    with pytest.raises(InvalidParameter, match="No limit for 'mse': a monitor sets a minimum for accuracy, f1, "
+                       "roc_auc and a maximum for mae, rmse"):
+        monitors.create(store, "m2", "svc", every="1m", window="1h", minimums={"mse": 3.0})
+    with pytest.raises(InvalidParameter, match="The maximum rmse -1 must be a number of at least 0"):
+        monitors.create(store, "m2", "svc", every="1m", window="1h", minimums={"rmse": -1})
     with pytest.raises(InvalidParameter, match="must be 1-64 letters"):
         monitors.create(store, "bad name", "svc", every="1m", window="1h")
     assert [m.name for m in monitors.list_monitors(store, "svc")] == ["svc-mon"]  # nothing half-made
@@ -135,6 +138,19 @@ def test_create_list_get_delete_with_clear_errors(store: Any, project: Project) 
         monitors.get(store, "svc-mon")
     with pytest.raises(NotFound):
         monitors.delete_monitor(store, "svc-mon")
+
+
+def test_errors_have_maxima_and_scores_minima() -> None:
+    from stead.monitoring.run_monitor import limit_alerts
+
+    perf = [{"variant": "primary", "metric": "mae", "value": 4.5, "estimated": False, "n": 90},
+            {"variant": "primary", "metric": "rmse", "value": 2.0, "estimated": False, "n": 90},
+            {"variant": "primary", "metric": "accuracy", "value": 0.7, "estimated": True, "n": 90},
+            {"variant": "primary", "metric": "f1", "value": 0.9, "estimated": False, "n": 90}]
+    assert limit_alerts(perf, {"mae": 3.0, "rmse": 2.5, "accuracy": 0.8, "f1": 0.8}) == [
+        "SteadModelPerformanceLow: mae of variant primary is 4.5, above the maximum 3",
+        "SteadModelPerformanceEstimatedLow: estimated accuracy of variant primary is 0.7, below the minimum 0.8"]
+    assert limit_alerts(perf, {}) == []
 
 
 # ---- a run ---------------------------------------------------------------------------------------

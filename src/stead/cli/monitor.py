@@ -417,6 +417,8 @@ def create_monitor(
     min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="Alert below this live accuracy."),
     min_f1: float | None = typer.Option(None, "--min-f1", help="Alert below this live F1."),
     min_roc_auc: float | None = typer.Option(None, "--min-roc-auc", help="Alert below this live ROC AUC."),
+    max_mae: float | None = typer.Option(None, "--max-mae", help="Alert above this live mean absolute error."),
+    max_rmse: float | None = typer.Option(None, "--max-rmse", help="Alert above this live root mean squared error."),
     on_alert: str | None = typer.Option(None, "--on-alert", help="run:FILE.py:PIPELINE (start it) or an http(s) URL "
                                         "(POST the alert as JSON)."),
     as_json: bool = JSON_OPTION,
@@ -431,7 +433,8 @@ def create_monitor(
 
     store = _store()
     made = monitors.create(store, name, deployment, every=every, window=window, drift_share=drift_share,
-                           minimums={"accuracy": min_accuracy, "f1": min_f1, "roc_auc": min_roc_auc},
+                           minimums={"accuracy": min_accuracy, "f1": min_f1, "roc_auc": min_roc_auc, "mae": max_mae,
+                                     "rmse": max_rmse},
                            on_alert=on_alert)
     if as_json:
         from stead.cli.output import print_json

@@ -2,7 +2,8 @@
 
 A monitor names a deployment, how often to check it (``every``), how far back each check
 looks (``window``), when the data counts as drifted (``drift_share``), the least live
-performance it accepts (``minimums``: ``{"accuracy": 0.8}``) and what to do on an alert
+performance it accepts (``minimums``: ``{"accuracy": 0.8}``, a minimum for the metrics where
+higher is better; for ``mae`` and ``rmse`` the value is a maximum) and what to do on an alert
 (``on_alert``: ``run:FILE.py:PIPELINE`` starts that pipeline, an ``http(s)://`` URL gets the
 alert as JSON). ``stead.monitoring.run_monitor`` runs one check; ``stead.monitoring.scheduler``
 runs the due ones.
@@ -29,12 +30,13 @@ from stead.errors import AlreadyExists, InvalidParameter, NotFound
 from stead.monitoring.tables import monitors
 from stead.store.engine import Store
 
-__all__ = ["Monitor", "METRICS", "create", "list_monitors", "get", "delete_monitor", "parse_action", "claim",
+__all__ = ["Monitor", "METRICS", "MAXIMA", "create", "list_monitors", "get", "delete_monitor", "parse_action", "claim",
            "due", "duration"]
 
 _T = monitors
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 METRICS = ("accuracy", "f1", "roc_auc")  # minimums a monitor may set (higher is better)
+MAXIMA = ("mae", "rmse")  # maxima a monitor may set (lower is better)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 
@@ -138,9 +140,13 @@ def create(store: Store, name: str, deployment: str, *, every: str | float, wind
     for metric, value in (minimums or {}).items():
         if value is None:
             continue
-        if metric not in METRICS:
-            raise InvalidParameter(f"No minimum for {metric!r}: a monitor checks {', '.join(METRICS)}")
-        if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+        if metric in MAXIMA:
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise InvalidParameter(f"The maximum {metric} {value!r} must be a number of at least 0")
+        elif metric not in METRICS:
+            raise InvalidParameter(f"No limit for {metric!r}: a monitor sets a minimum for {', '.join(METRICS)} and a "
+                                   f"maximum for {', '.join(MAXIMA)}")
+        elif not (isinstance(value, (int, float)) and 0 <= value <= 1):
             raise InvalidParameter(f"The minimum {metric} {value!r} must be between 0 and 1")
         limits[metric] = float(value)
     action = _check_action(on_alert)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from stead.config import Settings
     from stead.monitoring.monitors import Monitor
 
-__all__ = ["MonitorRun", "run_monitor", "list_runs", "latest_runs", "MEASURED"]
+__all__ = ["MonitorRun", "run_monitor", "list_runs", "latest_runs", "limit_alerts", "MEASURED"]
 
 _T = monitor_runs
 MEASURED = ("ok", "alert")  # the statuses whose figures are gauges
@@ -130,18 +130,33 @@ def _measure(settings: "Settings", store: Store, artifacts: Any, monitor: "Monit
     if report.dataset_drift:
         alerts.append(f"SteadDataDrift: {report.drifted_features} of {report.tested_features} features drifted "
                       f"(at least {monitor.drift_share:g} of them drift the data)")
-    for p in summary["performance"]:
-        least = monitor.minimums.get(p["metric"])
-        if least is not None and p["value"] < least:
-            name = "SteadModelPerformanceEstimatedLow" if p["estimated"] else "SteadModelPerformanceLow"
-            alerts.append(f"{name}: {'estimated ' if p['estimated'] else ''}{p['metric']} of variant "
-                          f"{p['variant']} is {p['value']:.4g}, below the minimum {least:g}")
+    alerts += limit_alerts(summary["performance"], monitor.minimums)
     summary["alerts"] = alerts
     verdict = "drift" if report.dataset_drift else "no drift"
     message = f"{summary['rows']} rows; {verdict} ({report.drifted_features} of {report.tested_features} features)"
     if perf_note:
         message += f"; {perf_note}"
     return ("alert" if alerts else "ok"), message
+
+
+def limit_alerts(performance: list[dict[str, Any]], limits: Mapping[str, float]) -> list[str]:
+    """An alert for each figure of ``performance`` past its limit: below the minimum of a metric
+    where higher is better (accuracy, f1, roc_auc), above the maximum of an error (mae, rmse)."""
+    from stead.monitoring.monitors import MAXIMA
+
+    alerts = []
+    for p in performance:
+        limit = limits.get(p["metric"])
+        if limit is None:
+            continue
+        highest = p["metric"] in MAXIMA
+        if not (p["value"] > limit if highest else p["value"] < limit):
+            continue
+        name = "SteadModelPerformanceEstimatedLow" if p["estimated"] else "SteadModelPerformanceLow"
+        alerts.append(f"{name}: {'estimated ' if p['estimated'] else ''}{p['metric']} of variant "
+                      f"{p['variant']} is {p['value']:.4g}, {'above the maximum' if highest else 'below the minimum'} "
+                      f"{limit:g}")
+    return alerts
 
 
 def _num(v: Any) -> Any:

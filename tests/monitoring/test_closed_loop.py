@@ -29,7 +29,6 @@ from server_process import free_port, run_server, stead_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = REPO / "examples" / "churn" / "pipeline.py"
-pytestmark = pytest.mark.slow
 
 
 def _customers() -> Any:
@@ -177,6 +176,7 @@ def _pipeline_run(loop: Loop, run_id: str) -> Any:
     return PipelineRecords(open_pipeline_store(loop.settings)).get(run_id)
 
 
+@pytest.mark.slow
 def test_drifted_traffic_is_answered_by_a_retrained_model_promoted_by_the_servers_analysis(loop: Loop) -> None:
     from stead.monitoring import create_monitor, list_alerts, list_monitor_runs, rollout_history
 
@@ -286,6 +286,7 @@ def retrain(deployment: str = "", dataset: str = ""):
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the promotion case covers PostgreSQL too
 def test_a_broken_retrained_candidate_is_rolled_back_by_the_same_loop(loop: Loop) -> None:
     from stead.monitoring import create_monitor, list_alerts, rollout_history
@@ -312,3 +313,27 @@ def test_a_broken_retrained_candidate_is_rolled_back_by_the_same_loop(loop: Loop
         from stead.serving.deployments import Deployments
 
         assert [v.name for v in Deployments(loop.store).get("churn").variants] == ["primary"]
+
+
+def test_the_servers_loop_wakes_when_the_next_monitor_is_due(tmp_path: Path, store_url: str) -> None:
+    from stead.config import Settings
+    from stead.monitoring import create_monitor
+    from stead.monitoring.scheduler import MonitorScheduler, next_due, tick_rollouts
+    from stead.serving.deployments import Deployments, Variant
+    from stead.store import open_store
+
+    store = open_store(store_url)
+    try:
+        settings = Settings(home=tmp_path, store_url=store_url, artifacts_url=str(tmp_path / "artifacts"))
+        loop = MonitorScheduler(settings, store, None, interval=5.0)
+        assert next_due(store) is None and loop._wait() == 5.0  # nothing to do: the longest wait
+        assert tick_rollouts(settings, store, None, time.time()) == []  # no rollout in progress: no decision
+        Deployments(store).create("churn", [Variant("primary", "churn@production", 100)])
+        now = time.time()
+        create_monitor(store, "later", "churn", every="1h", window="1h", now=now + 2)
+        assert next_due(store) == pytest.approx(now + 2, abs=0.001)
+        assert 0.05 <= loop._wait() <= 2.0  # wakes for it, not 5 s later
+        create_monitor(store, "overdue", "churn", every="1h", window="1h", now=now - 60)
+        assert next_due(store) == pytest.approx(now - 60, abs=0.001) and loop._wait() == 0.05  # never spins
+    finally:
+        store.dispose()

@@ -1,8 +1,8 @@
 """Pipelines: a DAG of plain Python functions with cached, recorded, scalable steps.
 
-Describe (``dsl``, ``graph``; ``runnable`` makes ``@pipeline`` callable); run (``runner``, ``walk``, ``inputs``, ``execute``,
-``executors``); persist (``cache_key``, ``cache_lookup``, ``serializers``, ``records``,
-``recording``, ``store``). Imports point from run to describe, never back; executors do
+Describe (``dsl``, ``graph``; ``runnable`` makes ``@pipeline`` callable); run (``runner``,
+``walk``, ``inputs``, ``execute``, ``executors``); persist (``cache_key``, ``cache_lookup``,
+``serializers``, ``records``, ``recording``, ``store``). Imports point from run to describe, never back; executors do
 not import the runner. Importing this package stays light: the runner and its database
 code load on first use.
 """

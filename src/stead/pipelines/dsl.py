@@ -386,7 +386,6 @@ class Pipeline:
         return builder.graph
 
 
-
 def _convert(value: Any, annotation: Any, pname: str) -> Any:
     if not isinstance(value, str) or annotation in (str, inspect.Parameter.empty, Any):
         if isinstance(value, str) and annotation is inspect.Parameter.empty:

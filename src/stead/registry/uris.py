@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from stead.errors import InvalidParameter
 from stead.registry.names import check_model_name
 

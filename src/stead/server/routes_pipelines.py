@@ -46,7 +46,6 @@ def start_run(ctx: "ServerContext", call: ApiCall) -> dict[str, Any]:
 
 def _start(settings: "Settings", body: Any) -> dict[str, Any]:
     from stead.pipelines.executors import EXECUTORS
-    from stead.pipelines.store import open_pipeline_store
     from stead.pipelines.schedule import list_schedules
 
     if not isinstance(body, dict):
@@ -59,7 +58,7 @@ def _start(settings: "Settings", body: Any) -> dict[str, Any]:
         raise InvalidParameter(f"Unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     records = _records(settings)
     if body.get("schedule"):
-        match = [s for s in list_schedules(open_pipeline_store(settings)) if s.name == body["schedule"]]
+        match = [s for s in list_schedules(records.store) if s.name == body["schedule"]]
         if not match:
             raise NotFound(f"No schedule named {body['schedule']!r}")
         source, params = match[0].source, {**match[0].params, **params}

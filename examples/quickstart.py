@@ -256,7 +256,7 @@ def _stead(*args: str) -> str:
     return done.stdout
 
 
-def closed_loop(settings, deadline_s: float = 120.0) -> dict:  # type: ignore[no-untyped-def]
+def closed_loop(settings, deadline_s: float = 120.0) -> dict | None:  # type: ignore[no-untyped-def]
     """Serve churn@production as deployment ``churn`` with a monitor whose alert runs the
     retraining pipeline, send it next month's (drifted) customers, and report each stage as
     the stead server records it, until the rollout of the retrained model ends."""
@@ -271,8 +271,19 @@ def closed_loop(settings, deadline_s: float = 120.0) -> dict:  # type: ignore[no
     from stead.pipelines.records import PipelineRecords
     from stead.pipelines.store import open_pipeline_store
     from stead.registry.client import RegistryClient
+    from stead.serving.deployments import Deployments
     from stead.store import open_store
 
+    store = open_store(settings.resolved_store_url)
+    try:
+        Deployments(store).get("churn")
+    except NotFound:
+        pass
+    else:
+        store.dispose()
+        print("   this home has run the loop before (deployment churn exists): see stead deploy history churn;")
+        print("   remove .stead/ to run the whole quickstart again from the start")
+        return None
     later = make_next_month(2000, seed=9)
     path = HERE / "data" / "customers_month2.csv"
     later.to_csv(path, index=False)
@@ -283,7 +294,6 @@ def closed_loop(settings, deadline_s: float = 120.0) -> dict:  # type: ignore[no
     logs.mkdir(parents=True, exist_ok=True)
     server_port, serve_port = _free_port(), _free_port()
     processes = []
-    store = open_store(settings.resolved_store_url)
     runs = PipelineRecords(open_pipeline_store(settings))
     registry = RegistryClient(settings)
     try:

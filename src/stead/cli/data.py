@@ -7,17 +7,11 @@ from typing import Any
 import typer
 
 from stead.cli.common import JSON_OPTION, settings
-from stead.cli.data_fast import ADD, PULL, PUSH, STATUS, print_status, report_transfer, size
+from stead.cli.data_fast import ADD, PULL, PUSH, STATUS, add_command, print_status, size, transfer_command
 from stead.cli.data_fast import progress as _progress
 from stead.cli.output import console, fmt_time, print_json, print_table, success
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _report_transfer(result: Any, verb: str, as_json: bool) -> None:
-    report_transfer(result, verb, as_json)
-    if result.failed:
-        raise typer.Exit(1)
 
 
 @app.command("add")
@@ -27,16 +21,8 @@ def add(path: str, name: str | None, message: str, no_profile: bool, quiet: bool
 
     Example: stead data add data/customers --name customers
     """
-    import stead.data
-
-    with _progress("hashing", quiet or as_json) as bar:
-        r = stead.data.add(path, name, message=message, profile=not no_profile, settings=settings(), on_progress=bar)
-    if as_json:
-        print_json({**r.version.summary(), "created": r.created, "pointer": str(r.pointer)})
-    elif r.created:
-        success(f"{r.version.uri}: {r.version.num_files} files, {size(r.version.num_bytes)}; wrote {r.pointer.name}")
-    else:
-        success(f"Unchanged since {r.version.uri}")
+    add_command(settings(), path=path, name=name, message=message, no_profile=no_profile, quiet=quiet,
+                as_json=as_json)
 
 
 @app.command("status")
@@ -203,11 +189,9 @@ def push(target: list[str] | None, remote: str | None, all_versions: bool, jobs:
 
     Example: stead data push --remote origin
     """
-    import stead.data
-
-    with _progress("push", as_json) as bar:
-        r = stead.data.push(target or (), remote=remote, all_versions=all_versions, jobs=jobs, settings=settings(), progress=bar)
-    _report_transfer(r, "Pushed", as_json)
+    if transfer_command("push", settings(), target=target, remote=remote, jobs=jobs, as_json=as_json,
+                        all_versions=all_versions):
+        raise typer.Exit(1)
 
 
 @app.command("pull")
@@ -219,12 +203,9 @@ def pull(target: list[str] | None, remote: str | None, no_checkout: bool, force:
 
     Example: stead data pull
     """
-    import stead.data
-
-    with _progress("pull", as_json) as bar:
-        r = stead.data.pull(target or (), remote=remote, checkout=not no_checkout, force=force, jobs=jobs,
-                            settings=settings(), progress=bar)
-    _report_transfer(r, "Pulled", as_json)
+    if transfer_command("pull", settings(), target=target, remote=remote, jobs=jobs, as_json=as_json,
+                        no_checkout=no_checkout, force=force):
+        raise typer.Exit(1)
 
 
 @app.command("gc")

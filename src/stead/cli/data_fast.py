@@ -21,10 +21,11 @@ from stead.cli.plain import JSON, Arg, Line, Opt, parse_plain
 from stead.config import color_wanted
 
 if TYPE_CHECKING:
+    from stead.config import Settings
     from stead.data.status import DataStatus
 
-__all__ = ["ADD", "PUSH", "PULL", "STATUS", "run_add", "run_transfer", "run_status", "print_status", "progress",
-           "report_transfer", "size"]
+__all__ = ["ADD", "PUSH", "PULL", "STATUS", "run_add", "run_transfer", "run_status", "add_command",
+           "transfer_command", "print_status", "progress", "report_transfer", "size"]
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31"}
 _BAR_AFTER = 0.5  # seconds of work before a progress bar is worth importing rich
@@ -66,14 +67,19 @@ def run_add(argv: Sequence[str]) -> int | None:
     parsed = parse_plain(argv, ADD)
     if parsed is None:
         return None
-    o = {**ADD.defaults(), **parsed}
-    import stead.data
     from stead.config import load_settings
 
-    with progress("hashing", bool(o["quiet"] or o["as_json"])) as bar:
-        r = stead.data.add(o["path"], o["name"], message=o["message"], profile=not o["no_profile"],
-                           settings=load_settings(), on_progress=bar)
-    if o["as_json"]:
+    return add_command(load_settings(), **{**ADD.defaults(), **parsed})
+
+
+def add_command(settings: "Settings", *, path: str, name: str | None, message: str, no_profile: bool,
+                quiet: bool, as_json: bool) -> int:
+    """What ``stead data add`` does and prints, on the plain and the typer command line alike."""
+    import stead.data
+
+    with progress("hashing", bool(quiet or as_json)) as bar:
+        r = stead.data.add(path, name, message=message, profile=not no_profile, settings=settings, on_progress=bar)
+    if as_json:
         from stead.cli.output import print_json
 
         print_json({**r.version.summary(), "created": r.created, "pointer": str(r.pointer)})
@@ -90,18 +96,25 @@ def run_transfer(verb: str, argv: Sequence[str]) -> int | None:
     parsed = parse_plain(argv, line)
     if parsed is None:
         return None
-    o = {**line.defaults(), **parsed}
-    import stead.data
     from stead.config import load_settings
 
-    common: dict[str, Any] = {"remote": o["remote"], "jobs": o["jobs"], "settings": load_settings()}
-    with progress(verb, bool(o["as_json"])) as bar:
+    return transfer_command(verb, load_settings(), **{**line.defaults(), **parsed})
+
+
+def transfer_command(verb: str, settings: "Settings", *, target: Sequence[str] | None, remote: str | None,
+                     jobs: int | None, as_json: bool, **options: Any) -> int:
+    """What ``stead data push|pull`` do and print (``options``: the verb's own, as ``PUSH``
+    and ``PULL`` declare them); the exit status, 1 when an object failed."""
+    import stead.data
+
+    common: dict[str, Any] = {"remote": remote, "jobs": jobs, "settings": settings}
+    with progress(verb, bool(as_json)) as bar:
         if verb == "push":
-            r = stead.data.push(o["target"], all_versions=bool(o["all_versions"]), progress=bar, **common)
+            r = stead.data.push(target or (), all_versions=bool(options["all_versions"]), progress=bar, **common)
         else:
-            r = stead.data.pull(o["target"], checkout=not o["no_checkout"], force=bool(o["force"]), progress=bar,
-                                **common)
-    report_transfer(r, "Pushed" if verb == "push" else "Pulled", bool(o["as_json"]))
+            r = stead.data.pull(target or (), checkout=not options["no_checkout"], force=bool(options["force"]),
+                                progress=bar, **common)
+    report_transfer(r, "Pushed" if verb == "push" else "Pulled", bool(as_json))
     return 1 if r.failed else 0
 
 

@@ -357,6 +357,11 @@ def test_a_drift_alert_is_delivered_to_the_monitors_webhook(store: Any, artifact
     assert sent["trained_on"] == "data:/customers@1" and sent["report"] == run.report_uri
     event = list_events(store, monitor="hooked")[0]
     assert (event.action, event.result) == (hook.url, "delivered: HTTP 200 after 2 tries")
+    # the next run still finds drift for the same model: recorded, not acted on again
+    again = run_monitor(project.settings(), store, artifacts, monitor, now=T0 + 1800)
+    assert again.status == "alert" and len(hook.bodies) == 2
+    repeat = list_events(store, monitor="hooked")[0]
+    assert repeat.action is None and repeat.result.startswith("still firing since")
 
 
 _PIPELINE = '''

@@ -214,8 +214,12 @@ def _save(store: Store, monitor: "Monitor", end: float, status: str, report_uri:
 
 
 def _previous(store: Store, monitor: str, before_id: int) -> MonitorRun | None:
-    runs = [r for r in list_runs(store, monitor, limit=2) if r.id != before_id]
-    return runs[0] if runs else None
+    """The newest earlier run that reached a verdict (alert or ok): a run without traffic or
+    without reference statistics says nothing of whether an alert still fires."""
+    for run in list_runs(store, monitor, limit=20):
+        if run.id != before_id and run.status in ("alert", "ok"):
+            return run
+    return None
 
 
 def _raise_alerts(settings: "Settings", store: Store, monitor: "Monitor", run: MonitorRun) -> None:
@@ -227,6 +231,13 @@ def _raise_alerts(settings: "Settings", store: Store, monitor: "Monitor", run: M
         labels = {"alertname": names[0], "deployment": monitor.deployment, "monitor": monitor.name,
                   "severity": "warning" if names[0] != "SteadModelPerformanceLow" else "critical"}
         annotations = {"summary": "; ".join(summary["alerts"]), "report": summary.get("html") or ""}
+        before = _previous(store, monitor.name, run.id)
+        if before is not None and before.status == "alert" and before.summary.get("model") == summary.get("model"):
+            # still firing for the same model: acted on when it started (a retraining in flight is not started twice)
+            record_event(store, source="monitor", name=names[0], status="firing", deployment=monitor.deployment,
+                         monitor=monitor.name, labels=labels, annotations=annotations, time_ms=run.time,
+                         result=f"still firing since {_iso(before.time / 1000)}; its action ran when it started")
+            return
         event = record_event(store, source="monitor", name=names[0], status="firing",
                              deployment=monitor.deployment, monitor=monitor.name, labels=labels,
                              annotations=annotations, time_ms=run.time, action=monitor.on_alert)

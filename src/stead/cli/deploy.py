@@ -9,26 +9,12 @@ from typing import Any
 import typer
 
 from stead.cli import deploy_rollout
-from stead.cli.common import JSON_OPTION
+from stead.cli.common import JSON_OPTION, deployments_service
 from stead.errors import InvalidParameter
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _service() -> Any:
-    from stead.cli.common import settings
-    from stead.registry.client import RegistryClient
-    from stead.serving.deployments import Deployments
-
-    registry = RegistryClient(settings())
-    store = getattr(registry.backend, "store", None)
-    if store is None:
-        from stead.store import open_store
-
-        store = open_store(settings().resolved_store_url)
-    return Deployments(store, registry)
 
 
 def _show(dep: Any, as_json: bool) -> None:
@@ -103,7 +89,7 @@ def create(
             variants.append(Variant("canary", canary, weight))
     for i, ref in enumerate(shadow or []):
         variants.append(Variant("shadow" if i == 0 else f"shadow{i + 1}", ref, 0, shadow=True))
-    _show(_service().create(name, variants, sticky_header=sticky_header, strategy=strategy), as_json)
+    _show(deployments_service().create(name, variants, sticky_header=sticky_header, strategy=strategy), as_json)
 
 
 @app.command("list")
@@ -112,7 +98,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
     Example: stead deploy list --json
     """
-    deps = _service().list()
+    deps = deployments_service().list()
     if as_json:
         typer.echo(json.dumps([d.to_dict() for d in deps], indent=2))
         return
@@ -129,7 +115,7 @@ def show(name: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
 
     Example: stead deploy show churn
     """
-    _show(_service().get(name), as_json)
+    _show(deployments_service().get(name), as_json)
 
 
 @app.command("set-traffic")
@@ -148,7 +134,7 @@ def set_traffic(
         if not sep or not value.strip().isdigit():
             raise InvalidParameter(f"{pair!r} is not VARIANT=PERCENT (e.g. canary=25)")
         parsed[variant.strip()] = int(value)
-    _show(_service().set_traffic(name, parsed), as_json)
+    _show(deployments_service().set_traffic(name, parsed), as_json)
 
 
 @app.command("set-model")
@@ -162,7 +148,7 @@ def set_model(
 
     Example: stead deploy set-model churn green churn/3
     """
-    _show(_service().set_model(name, variant, model), as_json)
+    _show(deployments_service().set_model(name, variant, model), as_json)
 
 
 @app.command("promote")
@@ -181,7 +167,7 @@ def promote(
 
     Example: stead deploy promote churn --reason "canary AUC +2%"
     """
-    svc = _service()
+    svc = deployments_service()
     _moved(svc, svc.promote(name, variant, reason=reason, force=force), as_json, wait)
 
 
@@ -200,7 +186,7 @@ def switch(
 
     Example: stead deploy switch churn --wait 30
     """
-    svc = _service()
+    svc = deployments_service()
     _moved(svc, svc.switch(name, to, force=force), as_json, wait)
 
 
@@ -217,7 +203,7 @@ def rollback(
 
     Example: stead deploy rollback churn --reason "latency regression"
     """
-    svc = _service()
+    svc = deployments_service()
     _moved(svc, svc.rollback(name, reason=reason, force=force), as_json, wait)
 
 
@@ -229,7 +215,7 @@ def status(name: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None
     """
     from stead.serving import health
 
-    svc = _service()
+    svc = deployments_service()
     svc.get(name)
     reports = health.current(svc.store, name)
     if as_json:
@@ -251,7 +237,7 @@ def delete(name: str = typer.Argument(...)) -> None:
 
     Example: stead deploy delete churn
     """
-    _service().delete(name)
+    deployments_service().delete(name)
     typer.echo(f"deleted deployment {name}")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from stead.cli.common import JSON_OPTION
+from stead.cli.common import JSON_OPTION, deployments_service
 from stead.errors import InvalidParameter
 
 __all__ = ["rollout", "history", "ab_report", "duration"]
@@ -27,21 +27,6 @@ def duration(text: str, what: str) -> float:
     if not match or float(match[1]) <= 0:
         raise InvalidParameter(f"{what} {text!r} is not a positive duration: write it like 30s, 1m, 2h or 1d")
     return float(match[1]) * _UNITS[match[2]]
-
-
-def _service() -> Any:
-    """The deployments service on the store the registry uses (as ``stead.cli.deploy`` builds it)."""
-    from stead.cli.common import settings
-    from stead.registry.client import RegistryClient
-    from stead.serving.deployments import Deployments
-
-    registry = RegistryClient(settings())
-    store = getattr(registry.backend, "store", None)
-    if store is None:
-        from stead.store import open_store
-
-        store = open_store(settings().resolved_store_url)
-    return Deployments(store, registry)
 
 
 def _artifacts() -> Any:
@@ -111,7 +96,7 @@ def rollout(
 
     if len(words) == 2 and words[0] in _VERBS:
         verb, name = words
-        svc = _service()
+        svc = deployments_service()
         if verb == "watch":
             svc.get(name)
             _drive(svc, ro.current(svc.store, name), as_json)
@@ -128,7 +113,7 @@ def rollout(
                                f"{' '.join(words)!r}")
     if not candidate:
         raise InvalidParameter("Name the model to roll out with --candidate (e.g. --candidate churn@candidate)")
-    svc = _service()
+    svc = deployments_service()
     r = ro.start(svc, words[0], candidate, step=step, max_weight=max_weight,
                  interval_s=duration(interval, "--interval"), checks=checks, options={"min_samples": min_samples},
                  user=getattr(svc.registry, "user", "") or "")
@@ -185,7 +170,7 @@ def history(name: str = typer.Argument(..., help="The deployment."), as_json: bo
     """
     from stead.monitoring import rollout as ro
 
-    svc = _service()
+    svc = deployments_service()
     svc.get(name)
     rows = ro.history(svc.store, name)
     if as_json:
@@ -223,7 +208,7 @@ def ab_report(
     """
     from stead.monitoring.variants import VariantSamples, ab_reports, read_variants
 
-    svc = _service()
+    svc = deployments_service()
     dep = svc.get(name)
     now = time.time()
     start = now - duration(since, "--since")

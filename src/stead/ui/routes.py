@@ -3,7 +3,7 @@
 Each entry is a ``stead.server.endpoint.Endpoint`` with its ``Access`` rule, like the API's,
 so the server's route walk sees every UI route and its rule; the handlers take the request
 too (``stead.ui.page.Handler``). The API's tables are mounted first and keep their paths:
-the UI owns ``/``, ``/login``, ``/logout``, ``/experiments...`` and ``/static/...`` only.
+the UI owns ``/``, ``/login``, ``/logout``, ``/experiments...``, ``/models...`` and ``/static/...`` only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from stead.server.router import MountedRoute
 from stead.ui.assets import Assets, plotly_file
 from stead.ui.experiments import experiments_page, home, keys_json, runs_page
 from stead.ui.login import login, login_form, logout
+from stead.ui.models import model_page, models_page, rollback_alias, set_alias, version_page
 from stead.ui.page import PageApp
 from stead.ui.runs import delete_run, metric_json, restore_run, run_page
 from stead.ui.web import Response, UiRequest
@@ -29,6 +30,8 @@ __all__ = ["ui_endpoints", "ui_routes"]
 _TEMPLATES = Path(__file__).parent / "templates"
 _RUN_READ = Access("run", "READ")
 _RUN_MANAGE = Access("run", "MANAGE")
+_MODEL_READ = Access("registered_model", "READ")
+_MODEL_EDIT = Access("registered_model", "EDIT")  # as the API's alias and rollback routes
 
 
 def ui_endpoints(assets: Assets) -> list[Endpoint]:
@@ -55,6 +58,13 @@ def ui_endpoints(assets: Assets) -> list[Endpoint]:
                  "UI: delete a run"),
         Endpoint("POST", "/experiments/{experiment_id}/runs/{run_id}/restore", restore_run, _RUN_MANAGE,
                  "UI: restore a deleted run"),
+        Endpoint("GET", "/models", models_page, AUTHENTICATED, "UI: registered models the user may read"),
+        Endpoint("GET", "/models/{name}", model_page, _MODEL_READ, "UI: a registered model, its aliases and their history"),
+        Endpoint("GET", "/models/{name}/versions/{version}", version_page, _MODEL_READ,
+                 "UI: a model version (card, signature, lineage)"),
+        Endpoint("POST", "/models/{name}/alias", set_alias, _MODEL_EDIT, "UI: point an alias at a version"),
+        Endpoint("POST", "/models/{name}/rollback", rollback_alias, _MODEL_EDIT,
+                 "UI: move an alias back to its previous version"),
     ]
 
 

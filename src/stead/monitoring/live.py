@@ -24,8 +24,6 @@ variant (``performance_by_window``).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,32 +139,21 @@ def read_predictions(
     out), with their labels."""
     import msgspec
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from stead.monitoring.labels import read_labels
-    from stead.serving.prediction_log import prediction_log_files
+    from stead.monitoring.sources import log_window
 
-    day = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d")  # noqa: E731
-    # a file lies in the folder of its first row's day: one that began just before midnight holds rows after it
-    files = prediction_log_files(artifacts, deployment, first_day=day(start - 86400), last_day=day(end))
+    table = log_window(artifacts, deployment, start, end, columns=["time", "variant", "request_id", "outputs"])
     times: list[float] = []
     variants: list[Any] = []
     request_ids: list[Any] = []
-    outputs: list[bytes] = []
-    columns = ["time", "variant", "request_id", "outputs", "status", "shadow"]
-    low, high = int(start * 1e6), int(end * 1e6)
-    for path in files:
-        table = pq.read_table(io.BytesIO(artifacts.get_bytes(path)), columns=columns)
-        micros = pc.cast(table.column("time"), "int64")
-        keep = pc.and_(pc.and_(pc.greater_equal(micros, low), pc.less(micros, high)),
-                       pc.and_(pc.equal(table.column("status"), 200),
-                               pc.invert(pc.fill_null(table.column("shadow"), False))))
-        table = table.filter(keep)
-        times += (pc.cast(table.column("time"), "int64").to_numpy() / 1e6).tolist()
-        variants += table.column("variant").to_pylist()
-        request_ids += table.column("request_id").to_pylist()
-        outputs += [o.encode() for o in table.column("outputs").to_pylist()]
-    decoded = msgspec.json.decode(b"[" + b",".join(outputs) + b"]") if outputs else []
+    outputs: list[str] = []
+    if table.num_rows:
+        times = (pc.cast(table.column("time"), "int64").to_numpy() / 1e6).tolist()
+        variants = table.column("variant").to_pylist()
+        request_ids = table.column("request_id").to_pylist()
+        outputs = table.column("outputs").to_pylist()
+    decoded = msgspec.json.decode("[" + ",".join(outputs) + "]") if outputs else []
     labels = read_labels(artifacts, deployment, since=start) if decoded else {}
     ts: list[float] = []
     var: list[Any] = []

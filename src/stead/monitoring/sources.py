@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from stead.config import Settings
 
 __all__ = ["Source", "open_data", "dataset_source", "file_source", "window_source", "deployment_window",
-           "read_window", "parse_window", "decode_requests"]
+           "read_window", "log_window", "parse_window", "decode_requests"]
 
 _WINDOW = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -144,55 +144,45 @@ def _fmt(t: float) -> str:
 def read_window(artifacts: Any, deployment: str, start: float, end: float, *,
                 variant: str | None = None) -> "pa.Table":
     """The prediction-log rows of ``deployment`` with ``start <= time < end``, shadows left out."""
+    return log_window(artifacts, deployment, start, end, variant=variant,
+                      columns=["time", "variant", "model_version", "request_id", "shadow", "inputs", "outputs",
+                               "status"])
+
+
+def log_window(artifacts: Any, deployment: str, start: float, end: float, *, columns: Sequence[str],
+               variant: str | None = None) -> "pa.Table":
+    """The answered requests (status 200, shadows left out) ``deployment`` logged with
+    ``start <= time < end``, as one table of the prediction-log ``columns`` asked for (only
+    those, and the ones the filter needs, are read from the Parquet files)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from stead.serving.prediction_log import SCHEMA_FIELDS
+    from stead.serving.prediction_log import prediction_log_files
 
-    root = f"prediction-logs/{deployment}"
-    wanted = ["time", "variant", "model_version", "request_id", "shadow", "inputs", "outputs", "status"]
+    wanted = list(dict.fromkeys([*columns, "time", "shadow", "status", *(["variant"] if variant is not None else [])]))
+    # a file lies in the folder of its first row's day: one that began just before midnight holds rows after it
+    files = prediction_log_files(artifacts, deployment, first_day=_day(start - 86400), last_day=_day(end))
+    low, high = int(start * 1e6), int(end * 1e6)
     tables: list[pa.Table] = []
-    first_day = dt.datetime.fromtimestamp(start, dt.timezone.utc).date()
-    last_day = dt.datetime.fromtimestamp(end, dt.timezone.utc).date()
-    if artifacts.exists(root):
-        for info in artifacts.list(root):
-            day = _partition_day(info.path)
-            if not info.is_dir or day is None or not first_day <= day <= last_day:
-                continue
-            folder = info.path if info.path.startswith(root) else f"{root}/{info.path}"
-            for entry in artifacts.list(folder):
-                path = entry.path if entry.path.startswith(root) else f"{folder}/{entry.path}"
-                if entry.is_dir or not path.endswith(".parquet") or _first_ms(path) >= end * 1000:
-                    continue  # a file's name starts with the time of its first row
-                table = pq.read_table(io.BytesIO(artifacts.get_bytes(path)), columns=wanted)
-                t = pc.cast(table.column("time"), pa.timestamp("us", tz="UTC")).cast(pa.int64())
-                keep = pc.and_(pc.greater_equal(t, int(start * 1e6)), pc.less(t, int(end * 1e6)))
-                keep = pc.and_(keep, pc.invert(pc.fill_null(table.column("shadow"), False)))
-                keep = pc.and_(keep, pc.equal(pc.fill_null(table.column("status"), 200), 200))  # answered ones
-                if variant is not None:
-                    keep = pc.and_(keep, pc.equal(table.column("variant"), variant))
-                table = table.filter(keep)
-                if table.num_rows:
-                    tables.append(table)
+    for path in files:  # a file's rows need not be in time order: each is read and filtered
+        table = pq.read_table(io.BytesIO(artifacts.get_bytes(path)), columns=wanted)
+        t = pc.cast(table.column("time"), pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        keep = pc.and_(pc.greater_equal(t, low), pc.less(t, high))
+        keep = pc.and_(keep, pc.invert(pc.fill_null(table.column("shadow"), False)))
+        keep = pc.and_(keep, pc.equal(pc.fill_null(table.column("status"), 200), 200))  # answered ones
+        if variant is not None:
+            keep = pc.and_(keep, pc.equal(table.column("variant"), variant))
+        table = table.filter(keep)
+        if table.num_rows:
+            tables.append(table.select(list(columns)))
     if not tables:
-        return pa.table({f: pa.array([], pa.string()) for f in SCHEMA_FIELDS if f in wanted})
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def _partition_day(path: str) -> dt.date | None:
-    name = path.rstrip("/").rsplit("/", 1)[-1]
-    if not name.startswith("date="):
-        return None
-    try:
-        return dt.date.fromisoformat(name[5:])
-    except ValueError:
-        return None
-
-
-def _first_ms(path: str) -> int:
-    head = path.rsplit("/", 1)[-1].split("-", 1)[0]
-    return int(head) if head.isdigit() else 0
+def _day(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d")
 
 
 def decode_requests(table: "pa.Table", *, prediction: str | None = None,
@@ -200,7 +190,117 @@ def decode_requests(table: "pa.Table", *, prediction: str | None = None,
     """One row per input row of the logged requests: the JSON ``inputs`` of each request
     (columnar ``{"age": [..]}`` as ``stead serve`` writes it, records ``[{"age": ..}]``, or
     positional rows ``[[..]]`` named by ``names``) and its ``outputs`` (one output becomes
-    ``prediction``, several keep their names), plus the request's time, variant and version."""
+    ``prediction``, several keep their names), plus the request's time, variant and version.
+
+    The log ``stead serve`` writes (every request columnar, with the same columns and outputs)
+    is decoded in bulk; any other shape, or a bad row, request by request, to the same result."""
+    import gc
+
+    paused = gc.isenabled()
+    gc.disable()  # the decoded requests are many small lists: collecting them while they are built costs more
+    try:
+        fast = _decode_columnar(table, prediction) if table.num_rows else None
+    finally:
+        if paused:
+            gc.enable()
+    return fast if fast is not None else _decode_each(table, prediction=prediction, names=names)
+
+
+def _bulk_json(column: Any) -> list[Any] | None:
+    """The JSON texts of ``column`` decoded in one call; None if one is null or not JSON."""
+    import msgspec
+
+    texts = column.to_pylist()
+    if any(t is None for t in texts):
+        return None
+    try:
+        values = msgspec.json.decode("[" + ",".join(texts) + "]")
+    except (msgspec.DecodeError, TypeError):
+        return None
+    return values if len(values) == len(texts) else None
+
+
+def _same_keys(values: list[Any]) -> tuple[str, ...] | None:
+    """The keys every value shares (in one order), if each is a non-empty mapping of lists."""
+    first = values[0]
+    if not isinstance(first, dict) or not first:
+        return None
+    keys = tuple(first)
+    if any(not isinstance(v, dict) or tuple(v) != keys for v in values):
+        return None
+    if any(not isinstance(v[k], list) for v in values for k in keys):
+        return None
+    if len(keys) == 1 and keys[0] == "inputs":
+        return None  # a wrapped request ({"inputs": {...}}): the per-request path unwraps it
+    return keys
+
+
+def _bulk_column(values: list[Any], key: str) -> "pa.Array | None":
+    """The values of ``key`` of every request, one array; None where the per-request path
+    must decide (nested values mixed with others)."""
+    import itertools
+
+    import pyarrow as pa
+
+    flat = list(itertools.chain.from_iterable(v[key] for v in values))
+    try:
+        array = pa.array(flat)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if pa.types.is_nested(array.type):
+        return pa.nulls(0) if array.null_count == 0 else None  # every value a list or mapping: not a column
+    return array
+
+
+def _decode_columnar(table: "pa.Table", prediction: str | None) -> "pa.Table | None":
+    """``decode_requests`` for a log of columnar requests of one shape; None for any other."""
+    import numpy as np
+    import pyarrow as pa
+
+    inputs = _bulk_json(table.column("inputs"))
+    outputs = _bulk_json(table.column("outputs")) if inputs is not None else None
+    in_keys = _same_keys(inputs) if inputs is not None else None
+    out_keys = _same_keys(outputs) if outputs is not None and in_keys is not None else None
+    if inputs is None or outputs is None or in_keys is None or out_keys is None:
+        return None
+    heights = np.fromiter((len(v[k]) for v in inputs for k in in_keys), np.int64, len(inputs) * len(in_keys))
+    heights = heights.reshape(len(inputs), len(in_keys))
+    out_heights = np.fromiter((len(v[k]) for v in outputs for k in out_keys), np.int64,
+                              len(outputs) * len(out_keys)).reshape(len(outputs), len(out_keys))
+    n = heights[:, 0]
+    if (n == 0).any() or (heights != n[:, None]).any() or (out_heights != n[:, None]).any():
+        return None
+    cols: dict[str, pa.Array] = {}
+    for key in in_keys:
+        array = _bulk_column(inputs, key)
+        if array is None:
+            return None
+        if len(array):
+            cols[str(key)] = array
+    if not cols:
+        return None
+    out_cols: dict[str, pa.Array] = {}
+    for key in out_keys:
+        array = _bulk_column(outputs, key)
+        if array is None:
+            return None
+        if len(array):
+            out_cols[str(key)] = array
+    if len(out_cols) == 1:
+        out_cols = {prediction or next(iter(out_cols)): next(iter(out_cols.values()))}
+    cols.update({k: v for k, v in out_cols.items() if k not in cols})
+    rows = np.repeat(np.arange(table.num_rows), n)
+    meta = {"request_time": ("time", pa.timestamp("us", tz="UTC")), "request_id": ("request_id", pa.string()),
+            "variant": ("variant", pa.string()), "model_version": ("model_version", pa.string())}
+    for name, (source, kind) in meta.items():
+        if name not in cols:
+            cols[name] = table.column(source).combine_chunks().cast(kind).take(pa.array(rows))
+    return pa.table(cols)
+
+
+def _decode_each(table: "pa.Table", *, prediction: str | None = None,
+                 names: Sequence[str] | None = None) -> "pa.Table":
+    """``decode_requests`` one request at a time: any shape."""
     import pyarrow as pa
 
     columns: dict[str, list[Any]] = {}
@@ -225,7 +325,9 @@ def decode_requests(table: "pa.Table", *, prediction: str | None = None,
             out_block = {prediction or next(iter(out_block)): next(iter(out_block.values()))}
         block.update({k: v for k, v in out_block.items() if len(v) == n and k not in block})
         for name, values in block.items():
-            col = columns.setdefault(name, [None] * total)
+            col = columns.get(name)
+            if col is None:  # a column first seen here is missing for the rows before
+                col = columns[name] = [None] * total
             col.extend(values)
         total += n
         for col in columns.values():  # a column this request lacked is missing for its rows

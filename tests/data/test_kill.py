@@ -22,7 +22,11 @@ N_FILES = 300
 
 
 def _count(folder: Path) -> int:
-    return sum(len(fs) for _, _, fs in os.walk(folder)) if folder.exists() else 0
+    """Complete objects under ``folder``: a write in flight is a hidden ``.<id>.tmp`` file until
+    its rename, and a kill leaves it incomplete (rerunning must not count it as there)."""
+    if not folder.exists():
+        return 0
+    return sum(1 for _, _, fs in os.walk(folder) for f in fs if not f.startswith("."))
 
 
 def _run_and_kill(code: str, env: dict[str, str], watch: Path, at_least: int) -> bool:
